@@ -1,0 +1,197 @@
+"""The innermost step: route the method, validate arguments, run the tool.
+
+Tool failures become ``CallToolResult`` values with ``isError`` (the model can
+read them and try again); protocol failures (unknown method, unknown tool, bad
+params) become JSON-RPC errors. Nothing an exception says internally reaches
+the client: unexpected errors are logged here with the trace id, and the
+client gets that trace id.
+"""
+
+import base64
+import binascii
+import json
+import logging
+
+import psycopg2
+
+from odoo.exceptions import AccessDenied, AccessError, MissingError, UserError
+
+from ..protocol import errors, versions
+from ..tools import ToolError, as_result, error_result
+
+_logger = logging.getLogger(__name__)
+
+SERVER_NAME = "mcp_server_odoo"
+INSTRUCTIONS = (
+    "Tools of an Odoo database. Every call runs as the Odoo user who granted "
+    "access: Odoo's access rights, record rules and companies decide what is "
+    "visible. Start with list_models and describe_model to learn model and "
+    "field names, then search_records or get_record."
+)
+
+
+def server_info(ctx):
+    return {"name": SERVER_NAME, "title": "Odoo MCP server", "version": ctx.settings.version}
+
+
+def _capabilities():
+    return {"tools": {"listChanged": False}}
+
+
+def _initialize(ctx):
+    requested = ctx.message.params.get("protocolVersion")
+    if not isinstance(requested, str):
+        raise errors.invalid_params('"protocolVersion" must be a string')
+    return {
+        "protocolVersion": versions.negotiate_initialize(requested),
+        "capabilities": _capabilities(),
+        "serverInfo": server_info(ctx),
+        "instructions": INSTRUCTIONS,
+    }
+
+
+def _discover(ctx):
+    return {
+        "supportedVersions": list(versions.SUPPORTED_VERSIONS),
+        "capabilities": _capabilities(),
+        "instructions": INSTRUCTIONS,
+        "ttlMs": 0,
+        "cacheScope": "public",
+    }
+
+
+def _ping(ctx):
+    return {}
+
+
+def _decode_cursor(cursor):
+    if cursor is None:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(cursor.encode()))["offset"]
+    except (ValueError, KeyError, TypeError, binascii.Error, AttributeError):
+        offset = None
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise errors.invalid_params("the cursor is not one this server issued")
+    return offset
+
+
+def _encode_cursor(offset):
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _list_tools(ctx):
+    offset = _decode_cursor(ctx.message.params.get("cursor"))
+    page, more = ctx.tools.page(offset, ctx.settings.tools_page_size)
+    result = {"tools": [item.definition() for item in page]}
+    if more:
+        result["nextCursor"] = _encode_cursor(offset + len(page))
+    if ctx.modern:
+        # The list is the same for every caller and changes only on upgrade.
+        result.update(ttlMs=60_000, cacheScope="public")
+    return result
+
+
+def _call_tool(ctx):
+    params = ctx.message.params
+    name = params.get("name")
+    if not isinstance(name, str):
+        raise errors.invalid_params('"name" must be the name of a tool')
+    item = ctx.tools.get(name)
+    if item is None:
+        raise errors.invalid_params(f"Unknown tool: {name}")
+    arguments = params.get("arguments", {})
+    if arguments is None:
+        arguments = {}
+    if not isinstance(arguments, dict):
+        raise errors.invalid_params('"arguments" must be an object')
+    problem = ctx.tools.validation_error(name, arguments)
+    if problem:
+        ctx.error_type = "invalid_arguments"
+        return error_result(problem)
+    return _run_tool(ctx, item, arguments)
+
+
+def _missing_groups(env, item):
+    return [xmlid for xmlid in item.groups if not env.user.has_group(xmlid)]
+
+
+def _run_tool(ctx, item, arguments):
+    env = ctx.env
+    missing = _missing_groups(env, item)
+    if missing:
+        ctx.error_type = "access_denied"
+        return error_result(
+            f"Access denied: {item.name} requires the group(s) {', '.join(missing)}"
+        )
+    try:
+        # A savepoint per call: a failing tool leaves the transaction as it was.
+        with env.cr.savepoint():
+            structured = item.handler(env, arguments)
+    except ToolError as exc:
+        ctx.error_type = "tool_error"
+        return error_result(str(exc))
+    except (AccessError, AccessDenied) as exc:
+        ctx.error_type = "access_denied"
+        return error_result(f"Access denied: {exc.args[0] if exc.args else ''}".rstrip(": "))
+    except MissingError as exc:
+        ctx.error_type = "missing_record"
+        return error_result(exc.args[0] if exc.args else "The record does not exist")
+    except UserError as exc:
+        ctx.error_type = "user_error"
+        return error_result(exc.args[0] if exc.args else "Odoo refused the operation")
+    except psycopg2.Error as exc:
+        ctx.error_type = "database_error"
+        _logger.warning(
+            "MCP tool %s FAIL database error %s (trace %s)", item.name, exc.pgcode, ctx.trace_id
+        )
+        return error_result(
+            f"The database refused the operation (trace id {ctx.trace_id})"
+        )
+    except Exception:
+        ctx.error_type = "internal_error"
+        _logger.exception("MCP tool %s FAIL internal error (trace %s)", item.name, ctx.trace_id)
+        return error_result(
+            f"Internal error in {item.name}; the server log has the details under "
+            f"trace id {ctx.trace_id}"
+        )
+    return as_result(structured)
+
+
+LEGACY_METHODS = {
+    "initialize": _initialize,
+    "ping": _ping,
+    "tools/list": _list_tools,
+    "tools/call": _call_tool,
+}
+MODERN_METHODS = {
+    "server/discover": _discover,
+    "tools/list": _list_tools,
+    "tools/call": _call_tool,
+}
+
+
+def dispatch(ctx):
+    """Answer the message: a result dict, or None for a notification."""
+    message = ctx.message
+    if message.is_notification:
+        # notifications/initialized, notifications/cancelled and the like:
+        # accepted (202) and nothing to do, as this server keeps no session.
+        return None
+    if ctx.modern:
+        handler = MODERN_METHODS.get(message.method)
+        if handler is None:
+            raise errors.method_not_found(message.method, status=404)
+    else:
+        handler = LEGACY_METHODS.get(message.method)
+        if handler is None:
+            raise errors.method_not_found(message.method)
+    result = handler(ctx)
+    if ctx.modern:
+        result = dict(result, resultType="complete")
+        result.setdefault("_meta", {})[versions.META_SERVER_INFO] = server_info(ctx)
+    return result
+
+
+def dispatch_step(ctx, call_next):
+    return dispatch(ctx)

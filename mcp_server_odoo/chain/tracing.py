@@ -1,0 +1,112 @@
+"""The outermost step: one OpenTelemetry SERVER span per MCP message.
+
+Spans follow the OpenTelemetry semantic conventions for MCP: named
+``"{mcp.method.name} {target}"``, attributed with the method, the protocol
+version, the JSON-RPC request id and, for ``tools/call``, the tool name. No
+argument, result or credential is ever put on a span. When no tracer provider
+is configured the API hands out non-recording spans and this step costs next
+to nothing; the trace id the client sees in errors is then a random one.
+"""
+
+import secrets
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from ..protocol.errors import McpError
+
+TRACER_NAME = "odoo.addons.mcp_server_odoo"
+
+
+def tracer():
+    # Looked up per call so that a provider installed later (tests, an OTLP
+    # exporter configured at start-up) is honoured.
+    return trace.get_tracer(TRACER_NAME)
+
+
+def _parent_context(ctx):
+    """W3C trace context from ``params._meta`` (traceparent/tracestate), if sent."""
+    meta = ctx.message.params.get("_meta")
+    if not isinstance(meta, dict):
+        return otel_context.Context()
+    carrier = {
+        key: meta[key]
+        for key in ("traceparent", "tracestate")
+        if isinstance(meta.get(key), str)
+    }
+    return propagate.extract(carrier) if carrier else otel_context.Context()
+
+
+def _attributes(ctx):
+    attributes = {
+        "mcp.method.name": ctx.method,
+        "mcp.protocol.version": ctx.protocol_version,
+        "jsonrpc.protocol.version": "2.0",
+        "network.transport": "tcp",
+        "network.protocol.name": "http",
+    }
+    if not ctx.message.is_notification:
+        attributes["jsonrpc.request.id"] = str(ctx.message.id)
+    if ctx.remote_addr:
+        attributes["client.address"] = ctx.remote_addr
+    if ctx.target:
+        attributes["gen_ai.tool.name"] = ctx.target
+        attributes["gen_ai.operation.name"] = "execute_tool"
+    return attributes
+
+
+def _mark_error(span, error_type, description=None):
+    span.set_attribute("error.type", error_type)
+    span.set_status(Status(StatusCode.ERROR, description))
+
+
+def tracing(ctx, call_next):
+    name = f"{ctx.method} {ctx.target}" if ctx.target else ctx.method
+    with tracer().start_as_current_span(
+        name,
+        context=_parent_context(ctx),
+        kind=SpanKind.SERVER,
+        attributes=_attributes(ctx),
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        span_context = span.get_span_context()
+        ctx.trace_id = (
+            trace.format_trace_id(span_context.trace_id)
+            if span_context.is_valid
+            else secrets.token_hex(16)
+        )
+        try:
+            result = call_next(ctx)
+        except McpError as exc:
+            _mark_error(span, str(exc.code), exc.message.split(":")[0])
+            raise
+        except Exception as exc:
+            _mark_error(span, type(exc).__qualname__)
+            raise
+        if ctx.error_type:
+            _mark_error(span, ctx.error_type)
+        return result
+
+
+def traced_step(step_name, func):
+    """Wrap an inner chain step in a child span named ``mcp.<step>``."""
+
+    def wrapper(ctx, call_next):
+        with tracer().start_as_current_span(
+            f"mcp.{step_name}",
+            kind=SpanKind.INTERNAL,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                return func(ctx, call_next)
+            except McpError as exc:
+                _mark_error(span, str(exc.code))
+                raise
+            except Exception as exc:
+                _mark_error(span, type(exc).__qualname__)
+                raise
+
+    return wrapper

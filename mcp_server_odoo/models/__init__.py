@@ -1,0 +1,1 @@
+from . import ir_http, mcp_server, res_config_settings

@@ -1,0 +1,116 @@
+"""``mcp.server``: where the chain and the tool registry are assembled.
+
+Both are built once per registry (at start-up, in ``_register_hook``, so that a
+duplicate tool or step name stops the server loudly) and reused for every
+message. Other addons extend the two list-returning hooks.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from odoo import api, models
+from odoo.modules.module import get_manifest
+
+from ..chain import Chain, Context, Step
+from ..chain.authentication import authentication
+from ..chain.dispatch import dispatch_step
+from ..chain.tracing import traced_step, tracing
+from ..protocol.transport import TransportSettings, normalize_origins
+from ..tools import ToolRegistry
+from ..tools import models as model_tools
+from ..tools import records as record_tools
+
+_logger = logging.getLogger(__name__)
+
+PARAM_PREFIX = "mcp_server_odoo."
+
+
+@dataclass(frozen=True)
+class McpSettings:
+    version: str
+    tools_page_size: int
+    transport: TransportSettings
+
+
+def _int_param(params, key, default, minimum=1):
+    try:
+        value = int(params.get_param(PARAM_PREFIX + key, default))
+    except (TypeError, ValueError):
+        _logger.warning("MCP setting %s is not an integer; using %s", key, default)
+        return default
+    return max(value, minimum)
+
+
+class McpServer(models.AbstractModel):
+    _name = "mcp.server"
+    _description = "MCP server (chain and tool registry)"
+
+    # -- extension points -------------------------------------------------------
+
+    @api.model
+    def _mcp_chain_steps(self):
+        """Chain steps as :class:`Step` records; extend with ``super() + [...]``.
+
+        Sequences: tracing 10, audit 20, authentication 30, rate limit 40,
+        policy 50, dispatch 100.
+        """
+        return [
+            Step("tracing", 10, tracing),
+            Step("authentication", 30, authentication),
+            Step("dispatch", 100, dispatch_step),
+        ]
+
+    @api.model
+    def _mcp_tool_families(self):
+        """Lists of :class:`~..tools.Tool`; extend with ``super() + [MY_TOOLS]``."""
+        return [model_tools.TOOLS, record_tools.TOOLS]
+
+    # -- assembly -----------------------------------------------------------------
+
+    def _register_hook(self):
+        super()._register_hook()
+        self._mcp_assembled()
+
+    @api.model
+    def _mcp_assembled(self):
+        cls = type(self)
+        if "_mcp_cache" not in cls.__dict__:
+            steps = self._mcp_chain_steps()
+            wrapped = [
+                step if step.name == "tracing"
+                else Step(step.name, step.sequence, traced_step(step.name, step.func))
+                for step in steps
+            ]
+            cls._mcp_cache = (Chain(wrapped), ToolRegistry(self._mcp_tool_families()))
+        return cls._mcp_cache
+
+    @api.model
+    def _mcp_settings(self):
+        # sudo: the addon's own configuration, not customer data.
+        params = self.env["ir.config_parameter"].sudo()
+        origins = (params.get_param(PARAM_PREFIX + "allowed_origins") or "").split(",")
+        base_url = params.get_param("web.base.url")
+        transport = TransportSettings(
+            max_body_bytes=_int_param(params, "max_body_bytes", 1_048_576, 1024),
+            allowed_origins=normalize_origins([*origins, base_url or ""]),
+        )
+        return McpSettings(
+            version=get_manifest("mcp_server_odoo")["version"],
+            tools_page_size=_int_param(params, "tools_page_size", 100),
+            transport=transport,
+        )
+
+    @api.model
+    def _mcp_handle(self, accepted, auth, *, remote_addr=None, settings=None):
+        """Run one accepted message through the chain; the result dict or None."""
+        chain, tools = self._mcp_assembled()
+        ctx = Context(
+            message=accepted.message,
+            protocol_version=accepted.protocol_version,
+            auth=auth,
+            cr=self.env.cr,
+            remote_addr=remote_addr,
+            tools=tools,
+            settings=settings or self._mcp_settings(),
+        )
+        return ctx, chain(ctx)

@@ -1,0 +1,136 @@
+"""Tool framework: the :class:`Tool` record, the registry, and tool errors.
+
+A tool family is a module of plain functions ``handler(env, arguments)`` that
+return a JSON-able dict (the ``structuredContent``), each declared with
+:func:`tool`. Families are listed by ``mcp.server._mcp_tool_families()``; the
+registry built from them refuses duplicate names at start-up.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+class ToolError(Exception):
+    """A failure the tool reports to the client as a result with ``isError``.
+
+    The message is shown to the client as-is, so it must name the problem in
+    the client's terms and hold nothing the user may not see.
+    """
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    title: str
+    description: str
+    input_schema: dict
+    output_schema: dict
+    handler: object = field(compare=False)
+    read_only: bool = True
+    destructive: bool = False
+    idempotent: bool = True
+    # XML ids of groups a user needs, checked on the server before the call.
+    groups: tuple = ()
+
+    def definition(self):
+        """The tool as ``tools/list`` describes it."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "inputSchema": self.input_schema,
+            "outputSchema": self.output_schema,
+            "annotations": {
+                "title": self.title,
+                "readOnlyHint": self.read_only,
+                "destructiveHint": self.destructive,
+                "idempotentHint": self.idempotent,
+                "openWorldHint": False,
+            },
+        }
+
+
+def _object_schema(schema):
+    schema = dict(schema)
+    schema.setdefault("$schema", DIALECT)
+    schema.setdefault("type", "object")
+    return schema
+
+
+def tool(name, *, title, description, input_schema, output_schema, **flags):
+    """Declare a handler as an MCP tool; the decorated name is a :class:`Tool`."""
+
+    def decorate(handler):
+        return Tool(
+            name=name,
+            title=title,
+            description=description,
+            input_schema=_object_schema(input_schema),
+            output_schema=_object_schema(output_schema),
+            handler=handler,
+            **flags,
+        )
+
+    return decorate
+
+
+class ToolRegistry:
+    """All tools of all families, in declaration order, with their validators."""
+
+    def __init__(self, families):
+        self._tools = {}
+        self._validators = {}
+        for family in families:
+            for item in family:
+                if item.name in self._tools:
+                    raise ValueError(f"duplicate MCP tool name: {item.name!r}")
+                Draft202012Validator.check_schema(item.input_schema)
+                Draft202012Validator.check_schema(item.output_schema)
+                self._tools[item.name] = item
+                self._validators[item.name] = Draft202012Validator(item.input_schema)
+
+    def __contains__(self, name):
+        return name in self._tools
+
+    def __len__(self):
+        return len(self._tools)
+
+    def get(self, name):
+        return self._tools.get(name)
+
+    def names(self):
+        return list(self._tools)
+
+    def page(self, offset, size):
+        tools = list(self._tools.values())
+        return tools[offset : offset + size], offset + size < len(tools)
+
+    def validation_error(self, name, arguments):
+        """A message naming the first bad argument, or None when they are valid."""
+        error = best_match(self._validators[name].iter_errors(arguments))
+        if error is None:
+            return None
+        where = "/".join(str(part) for part in error.absolute_path)
+        if error.validator == "additionalProperties":
+            return f"Invalid arguments for {name}: {error.message}"
+        if where:
+            return f"Invalid argument {where!r} for {name}: {error.message}"
+        return f"Invalid arguments for {name}: {error.message}"
+
+
+def as_result(structured):
+    """A successful CallToolResult: the structured value and the same JSON as text."""
+    return {
+        "content": [{"type": "text", "text": json.dumps(structured, default=str)}],
+        "structuredContent": structured,
+        "isError": False,
+    }
+
+
+def error_result(message):
+    return {"content": [{"type": "text", "text": message}], "isError": True}

@@ -1,0 +1,80 @@
+"""Record values as JSON.
+
+Values come from ``read()`` in the user's environment, so Odoo's own field
+access checks apply. The shapes:
+
+- many2one: ``{"id": int, "display_name": str}`` or null
+- one2many / many2many: list of ids
+- date: ``"YYYY-MM-DD"``; datetime: ISO 8601 in UTC with a ``Z`` suffix
+- float / monetary / integer: numbers; selection: the key
+- binary: base64 text, or ``{"omitted": true, "size": n}`` when over the cap
+- empty values (Odoo's ``False`` on non-boolean fields): null
+"""
+
+import base64
+from datetime import date, datetime
+
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def record_values(model, rows, max_binary):
+    """Turn ``read()`` rows of ``model`` into JSON-able dicts."""
+    fields = model._fields
+    return [
+        {name: _value(fields.get(name), value, max_binary) for name, value in row.items()}
+        for row in rows
+    ]
+
+
+def _value(field, value, max_binary):
+    kind = field.type if field is not None else None
+    if kind == "boolean":
+        return bool(value)
+    if kind == "many2one":
+        return {"id": value[0], "display_name": value[1]} if value else None
+    if kind in ("one2many", "many2many"):
+        return list(value or [])
+    if kind == "binary":
+        return _binary(value, max_binary)
+    if value is False and kind not in ("integer", "float", "monetary"):
+        return None
+    return jsonable(value)
+
+
+def _binary(value, max_binary):
+    if not value:
+        return None
+    text = value.decode("ascii") if isinstance(value, bytes) else str(value)
+    size = base64_size(text)
+    if size > max_binary:
+        return {"omitted": True, "size": size}
+    return text
+
+
+def base64_size(text):
+    """Size in bytes of the data that base64 ``text`` encodes."""
+    padding = len(text) - len(text.rstrip("="))
+    return len(text) * 3 // 4 - padding
+
+
+def jsonable(value):
+    """Plain JSON for the values nested in properties or json fields."""
+    if isinstance(value, datetime):
+        return value.strftime(DATETIME_FORMAT)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, bytes):
+        return _bytes_text(value)
+    return value
+
+
+def _bytes_text(value):
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return base64.b64encode(value).decode("ascii")
+
