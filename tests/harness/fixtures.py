@@ -1,0 +1,193 @@
+"""pytest fixtures shared by tests/ and security_tests/."""
+
+import contextlib
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from . import odoo_server
+from .client import McpHttpClient
+
+_state = {}
+
+
+def configure_odoo():
+    """Point the in-process Odoo at our addons and database server (once)."""
+    if _state.get("configured"):
+        return
+    import odoo  # noqa: PLC0415
+    from odoo.tools import config  # noqa: PLC0415
+
+    config.parse_config([*odoo_server.odoo_options(), "--log-level", "warn"])
+    odoo.modules.module.initialize_sys_path()
+    _state["configured"] = True
+
+
+@pytest.fixture(scope="session")
+def run_dir():
+    with tempfile.TemporaryDirectory(prefix="mcp-tests-") as path:
+        yield Path(path)
+
+
+@pytest.fixture(scope="session")
+def template_db(run_dir):
+    odoo_server.drop_stale_databases()
+    name = odoo_server.db_name("tpl")
+    odoo_server.build_template(name, run_dir / "install.log")
+    yield name
+    odoo_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def server_db(template_db):
+    name = odoo_server.db_name("http")
+    odoo_server.copy_database(template_db, name)
+    yield name
+    _close_registry(name)
+    odoo_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def orm_db(template_db):
+    name = odoo_server.db_name("orm")
+    odoo_server.copy_database(template_db, name)
+    yield name
+    _close_registry(name)
+    odoo_server.drop_database(name)
+
+
+def _close_registry(name):
+    import odoo  # noqa: PLC0415
+
+    odoo.modules.registry.Registry.delete(name)
+    odoo.sql_db.close_db(name)
+
+
+def _registry(name):
+    configure_odoo()
+    import odoo  # noqa: PLC0415
+
+    return odoo.modules.registry.Registry(name)
+
+
+@pytest.fixture(scope="session")
+def orm_registry(orm_db):
+    return _registry(orm_db)
+
+
+@pytest.fixture
+def odoo_env(orm_registry):
+    """An admin (superuser) Environment; everything is rolled back afterwards."""
+    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
+
+    cr = orm_registry.cursor()
+    try:
+        yield api.Environment(cr, SUPERUSER_ID, {})
+    finally:
+        cr.rollback()
+        cr.close()
+        orm_registry.clear_all_caches()
+
+
+def _create_user(env, login=None, *, groups=("base.group_user",), company=None,
+                 companies=None, **values):
+    login = login or f"user-{uuid.uuid4().hex[:10]}"
+    company = company or env.ref("base.main_company")
+    companies = companies or company
+    group_ids = [env.ref(xmlid).id for xmlid in groups]
+    return env["res.users"].with_context(no_reset_password=True).create({
+        "name": login.replace("-", " ").title(),
+        "login": login,
+        "email": f"{login}@example.com",
+        "company_id": company.id,
+        "company_ids": [(6, 0, companies.ids)],
+        "groups_id": [(6, 0, group_ids)],
+        **values,
+    })
+
+
+@pytest.fixture
+def make_user(odoo_env):
+    """``make_user(login=None, groups=(xmlids...), company=, companies=)`` in odoo_env."""
+    return lambda *args, **kwargs: _create_user(odoo_env, *args, **kwargs)
+
+
+# -- the HTTP server ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def odoo_http(server_db, run_dir):
+    server = odoo_server.OdooServer(server_db, run_dir / "server.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def server_registry(server_db, odoo_http):
+    return _registry(server_db)
+
+
+@pytest.fixture(scope="session")
+def server_env(server_registry):
+    """``with server_env() as env:`` commits to the served database on exit."""
+    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
+
+    @contextlib.contextmanager
+    def open_env():
+        with server_registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            yield env
+            env.flush_all()
+        # Tell the server process that caches (groups, rules) may be stale.
+        server_registry.signal_changes()
+
+    return open_env
+
+
+def api_key_for(env, user, *, scope=None, name="tests"):
+    # sudo keeps the user as env.user while allowing a key without expiry.
+    return env["res.users.apikeys"].with_user(user).sudo()._generate(scope, name, None)
+
+
+@pytest.fixture(scope="session")
+def admin_token(server_env):
+    with server_env() as env:
+        return api_key_for(env, env.ref("base.user_admin"))
+
+
+@pytest.fixture(scope="session")
+def new_api_user(server_env):
+    """``new_api_user(groups=..., company=..., companies=...)`` -> (user id, API key)."""
+
+    def create(*args, **kwargs):
+        with server_env() as env:
+            companies = kwargs.pop("company_xmlids", None)
+            if companies:
+                kwargs["companies"] = env["res.company"].browse(
+                    [env.ref(x).id for x in companies]
+                )
+            user = _create_user(env, *args, **kwargs)
+            return user.id, api_key_for(env, user)
+
+    return create
+
+
+@pytest.fixture
+def mcp_client(odoo_http, admin_token):
+    """A protocol-speaking client holding the admin's API key."""
+    return McpHttpClient(odoo_http.url, admin_token)
+
+
+@pytest.fixture
+def client_for(odoo_http):
+    return lambda token, **kwargs: McpHttpClient(odoo_http.url, token, **kwargs)
+
+
+def client_venv_python():
+    venv = os.environ.get(
+        "MCP_CLIENT_VENV", str(Path.home() / ".cache/mcp_server_odoo/client-venv")
+    )
+    return str(Path(venv) / "bin" / "python")

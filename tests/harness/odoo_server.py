@@ -1,0 +1,149 @@
+"""Databases and the Odoo server process of one test run."""
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg2
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+ODOO_SRC = Path(os.environ.get("ODOO_SRC", "/opt/odoo-src"))
+PREFIX = "mcp_test_"
+
+
+def pg_params():
+    """libpq settings as Odoo command-line options (PG* variables, then defaults)."""
+    options = [
+        "--db_host", os.environ.get("PGHOST", "127.0.0.1"),
+        "--db_port", os.environ.get("PGPORT", "5432"),
+        "--db_user", os.environ.get("PGUSER") or os.environ.get("USER") or "root",
+    ]
+    if os.environ.get("PGPASSWORD"):
+        options += ["--db_password", os.environ["PGPASSWORD"]]
+    return options
+
+
+def addons_path():
+    return f"{ODOO_SRC / 'odoo' / 'addons'},{REPO}"
+
+
+def odoo_options():
+    return ["--addons-path", addons_path(), *pg_params(), "--without-demo=all"]
+
+
+def admin_connection():
+    conn = psycopg2.connect(dbname="postgres")
+    conn.autocommit = True
+    return conn
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def drop_stale_databases():
+    """Drop databases left by earlier runs whose process is gone."""
+    with contextlib.closing(admin_connection()) as conn, conn.cursor() as cr:
+        cr.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [PREFIX + "%"])
+        for (name,) in cr.fetchall():
+            match = re.match(rf"{PREFIX}(\d+)_", name)
+            if match and not _pid_alive(int(match.group(1))):
+                cr.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def db_name(role):
+    return f"{PREFIX}{os.getpid()}_{role}"
+
+
+def build_template(name, log_path):
+    """Create ``name`` with base, web and the addon installed; raise with the log."""
+    command = [
+        sys.executable, str(ODOO_SRC / "odoo-bin"), *odoo_options(),
+        "-d", name, "-i", "mcp_server_odoo", "--stop-after-init",
+        "--log-level", "warn", "--logfile", str(log_path),
+    ]
+    done = subprocess.run(command, cwd=REPO, check=False, capture_output=True, text=True)
+    log = Path(log_path).read_text() if Path(log_path).exists() else ""
+    if done.returncode or re.search(r" (ERROR|CRITICAL) ", log):
+        raise RuntimeError(
+            f"installing mcp_server_odoo into {name} failed "
+            f"(exit {done.returncode}):\n{done.stderr[-4000:]}\n{log[-6000:]}"
+        )
+
+
+def copy_database(template, name):
+    with contextlib.closing(admin_connection()) as conn, conn.cursor() as cr:
+        cr.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+
+def drop_database(name):
+    with contextlib.closing(admin_connection()) as conn, conn.cursor() as cr:
+        cr.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class OdooServer:
+    """``odoo-bin`` serving one database on a free loopback port."""
+
+    def __init__(self, database, log_path, *, workers=0, extra=()):
+        self.database = database
+        self.log_path = Path(log_path)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [
+            sys.executable, str(ODOO_SRC / "odoo-bin"), *odoo_options(),
+            "-d", database, "--db-filter", f"^{database}$",
+            "--http-interface", "127.0.0.1", "--http-port", str(self.port),
+            "--workers", str(workers), "--max-cron-threads", "0",
+            "--logfile", str(self.log_path), *extra,
+        ]
+        if workers:
+            command += ["--gevent-port", str(free_port())]
+        self.process = subprocess.Popen(command, cwd=REPO)  # noqa: S603
+        self._wait_ready()
+
+    def _wait_ready(self, timeout=90):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"odoo exited early:\n{self.log_tail()}")
+            try:
+                if requests.get(f"{self.url}/web/health", timeout=2).ok:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"odoo did not answer within {timeout}s:\n{self.log_tail()}")
+
+    def log_text(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_tail(self, size=6000):
+        return self.log_text()[-size:]
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
