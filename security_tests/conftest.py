@@ -1,1 +1,0 @@
-from tests.harness.fixtures import *  # noqa: F403
