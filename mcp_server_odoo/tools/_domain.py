@@ -31,12 +31,15 @@ OPERATORS = frozenset(expression.TERM_OPERATORS) | {"<>"}
 LIST_OPERATORS = frozenset({"in", "not in"})
 SUBDOMAIN_OPERATORS = frozenset({"any", "not any"})
 HIERARCHY_OPERATORS = frozenset({"child_of", "parent_of"})
-PATTERN_OPERATORS = frozenset({"like", "not like", "ilike", "not ilike", "=like", "=ilike"})
+PATTERN_OPERATORS = frozenset(
+    {"like", "not like", "ilike", "not ilike", "=like", "=ilike"}
+)
 RELATIONAL_TYPES = frozenset({"many2one", "one2many", "many2many"})
-NUMBER_TYPES = frozenset({"integer", "float", "monetary", "many2one_reference"})
 
 FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-ORDER_TERM = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)(?:\s+(asc|desc))?\s*$", re.IGNORECASE)
+ORDER_TERM = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_]*)(?:\s+(asc|desc))?\s*$", re.IGNORECASE
+)
 
 
 # ---------------------------------------------------------------------------
@@ -91,7 +94,9 @@ def readable_field(model, name):
     """
     field = model._fields.get(name) if isinstance(name, str) else None
     if field is None or not field.is_accessible(model.env):
-        raise ToolError(f"Model {model._name!r} has no field {name!r} that you can read.")
+        raise ToolError(
+            f"Model {model._name!r} has no field {name!r} that you can read."
+        )
     return field
 
 
@@ -236,7 +241,10 @@ def _resolve_path(model, path, at):
             raise ToolError(f"{at}: {path!r} is not a field name or dotted path.")
         if field is not None:
             current = _comodel(current, field, at)
-        field = readable_field(current, name)
+        try:
+            field = readable_field(current, name)
+        except ToolError as exc:
+            raise ToolError(f"{at}: {exc}") from None
         if not is_searchable(field):
             raise ToolError(
                 f"{at}: field {name!r} of model {current._name!r} cannot be searched."
@@ -281,6 +289,8 @@ def _check_value(field, operator, value, at):
 def _check_scalar(field, operator, value, at):
     if isinstance(value, (dict, list)):
         raise ToolError(f"{at}: values must be strings, numbers, booleans or null.")
+    if isinstance(value, str) and "\x00" in value:
+        raise ToolError(f"{at}: text values cannot contain NUL characters.")
     if value is None or value is False or operator in PATTERN_OPERATORS:
         return value
     if field.type == "datetime" and isinstance(value, str):

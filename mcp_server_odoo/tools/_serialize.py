@@ -21,7 +21,10 @@ def record_values(model, rows, max_binary):
     """Turn ``read()`` rows of ``model`` into JSON-able dicts."""
     fields = model._fields
     return [
-        {name: _value(fields.get(name), value, max_binary) for name, value in row.items()}
+        {
+            name: _value(fields.get(name), value, max_binary)
+            for name, value in row.items()
+        }
         for row in rows
     ]
 
@@ -77,4 +80,3 @@ def _bytes_text(value):
         return value.decode("utf-8")
     except UnicodeDecodeError:
         return base64.b64encode(value).decode("ascii")
-

@@ -118,7 +118,11 @@ def list_models(env, arguments):
             continue
         if model.has_access("read"):
             matches.append(
-                {"model": name, "description": description, "transient": model._transient}
+                {
+                    "model": name,
+                    "description": description,
+                    "transient": model._transient,
+                }
             )
 
     page = matches[offset : offset + limit]
@@ -210,5 +214,10 @@ def _describe_field(model, field):
         "searchable": is_searchable(field),
         "sortable": is_sortable(field),
         "relation": info.get("relation") or None,
-        "selection": [[key, str(label)] for key, label in selection] if selection else None,
+        "selection": [[key, str(label)] for key, label in selection]
+        if selection
+        else None,
     }
+
+
+TOOLS = [list_models, describe_model]

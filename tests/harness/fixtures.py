@@ -39,6 +39,7 @@ def template_db(run_dir):
     odoo_server.build_template(name, run_dir / "install.log")
     yield name
     odoo_server.drop_database(name)
+    odoo_server.remove_data_dir()
 
 
 @pytest.fixture(scope="session")
@@ -191,3 +192,9 @@ def client_venv_python():
         "MCP_CLIENT_VENV", str(Path.home() / ".cache/mcp_server_odoo/client-venv")
     )
     return str(Path(venv) / "bin" / "python")
+
+
+def pytest_configure(config):
+    # Test modules import the addon (odoo.addons.mcp_server_odoo...) at
+    # collection time, which needs Odoo's addons path set up first.
+    configure_odoo()

@@ -2,7 +2,9 @@
 
 import contextlib
 import os
+import tempfile
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +17,8 @@ import requests
 REPO = Path(__file__).resolve().parents[2]
 ODOO_SRC = Path(os.environ.get("ODOO_SRC", "/opt/odoo-src"))
 PREFIX = "mcp_test_"
+# Odoo's data directory (filestores, sessions) of this run, removed at its end.
+DATA_DIR = Path(tempfile.gettempdir()) / f"mcp-tests-data-{os.getpid()}"
 
 
 def pg_params():
@@ -34,7 +38,14 @@ def addons_path():
 
 
 def odoo_options():
-    return ["--addons-path", addons_path(), *pg_params(), "--without-demo=all"]
+    return [
+        "--addons-path", addons_path(), *pg_params(), "--without-demo=all",
+        "--data-dir", str(DATA_DIR),
+    ]
+
+
+def filestore(name):
+    return DATA_DIR / "filestore" / name
 
 
 def admin_connection():
@@ -61,6 +72,9 @@ def drop_stale_databases():
             match = re.match(rf"{PREFIX}(\d+)_", name)
             if match and not _pid_alive(int(match.group(1))):
                 cr.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for path in DATA_DIR.parent.glob("mcp-tests-data-*"):
+        if not _pid_alive(int(path.name.rsplit("-", 1)[1])):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def db_name(role):
@@ -84,13 +98,21 @@ def build_template(name, log_path):
 
 
 def copy_database(template, name):
+    """A copy of the database and of its filestore (attachments live on disk)."""
     with contextlib.closing(admin_connection()) as conn, conn.cursor() as cr:
         cr.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    if filestore(template).exists():
+        shutil.copytree(filestore(template), filestore(name))
 
 
 def drop_database(name):
     with contextlib.closing(admin_connection()) as conn, conn.cursor() as cr:
         cr.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    shutil.rmtree(filestore(name), ignore_errors=True)
+
+
+def remove_data_dir():
+    shutil.rmtree(DATA_DIR, ignore_errors=True)
 
 
 def free_port():
