@@ -18,9 +18,12 @@ ODOO_SRC = Path(os.environ.get("ODOO_SRC", "/opt/odoo-src"))
 
 def pg_options():
     options = [
-        "--db_host", os.environ.get("PGHOST", "127.0.0.1"),
-        "--db_port", os.environ.get("PGPORT", "5432"),
-        "--db_user", os.environ.get("PGUSER", "root"),
+        "--db_host",
+        os.environ.get("PGHOST", "127.0.0.1"),
+        "--db_port",
+        os.environ.get("PGPORT", "5432"),
+        "--db_user",
+        os.environ.get("PGUSER", "root"),
     ]
     if os.environ.get("PGPASSWORD"):
         options += ["--db_password", os.environ["PGPASSWORD"]]
@@ -42,15 +45,31 @@ def main():
 
     odoo = [sys.executable, str(ODOO_SRC / "odoo-bin")]
     common = [
-        "--addons-path", f"{ODOO_SRC / 'odoo' / 'addons'},{REPO}",
-        *pg_options(), "-d", args.db, "--db-filter", f"^{args.db}$",
+        "--addons-path",
+        f"{ODOO_SRC / 'odoo' / 'addons'},{REPO}",
+        *pg_options(),
+        "-d",
+        args.db,
+        "--db-filter",
+        f"^{args.db}$",
     ]
     action = "-u" if database_exists(args.db) else "-i"
-    print(f"[run] {'upgrading' if action == '-u' else 'creating'} database "
-          f"{args.db!r} with mcp_server_odoo", flush=True)
+    print(
+        f"[run] {'upgrading' if action == '-u' else 'creating'} database "
+        f"{args.db!r} with mcp_server_odoo",
+        flush=True,
+    )
     subprocess.run(  # noqa: S603
-        [*odoo, *common, action, "mcp_server_odoo", "--without-demo=all",
-         "--stop-after-init", "--log-level", "warn"],
+        [
+            *odoo,
+            *common,
+            action,
+            "mcp_server_odoo",
+            "--without-demo=all",
+            "--stop-after-init",
+            "--log-level",
+            "warn",
+        ],
         check=True,
     )
     url = f"http://127.0.0.1:{args.port}"
@@ -64,9 +83,18 @@ def main():
 """,
         flush=True,
     )
-    os.execv(sys.executable, [  # noqa: S606
-        *odoo, *common, "--http-interface", "127.0.0.1", "--http-port", str(args.port),
-    ])
+    # Replace this process by the server, with a fixed argument list (no shell).
+    os.execv(  # noqa: S606
+        sys.executable,
+        [
+            *odoo,
+            *common,
+            "--http-interface",
+            "127.0.0.1",
+            "--http-port",
+            str(args.port),
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -51,8 +51,14 @@ def test_malformed_origins_are_refused(mcp_client, origin):
 
 
 def test_oversized_body_is_refused_with_413_before_parsing(mcp_client):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping",
-                       "params": {"pad": "x" * 1_100_000}})
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "ping",
+            "params": {"pad": "x" * 1_100_000},
+        }
+    )
     response = mcp_client.post(body)
     assert response.status_code == 413
     assert "exceeds" in response.json()["error"]["message"]
@@ -76,15 +82,17 @@ def test_oversized_chunked_body_without_length_is_refused_with_413(mcp_client):
 )
 def test_wrong_content_type_is_refused_with_415(mcp_client, content_type):
     headers = mcp_client.headers(extra={"Content-Type": content_type})
-    response = mcp_client.post('{"jsonrpc": "2.0", "id": 1, "method": "ping"}',
-                               headers=headers)
+    response = mcp_client.post(
+        '{"jsonrpc": "2.0", "id": 1, "method": "ping"}', headers=headers
+    )
     assert response.status_code == 415
 
 
 def test_client_that_accepts_neither_json_nor_anything_gets_406(mcp_client):
     headers = mcp_client.headers(extra={"Accept": "text/html"})
-    response = mcp_client.post({"jsonrpc": "2.0", "id": 1, "method": "ping"},
-                               headers=headers)
+    response = mcp_client.post(
+        {"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers=headers
+    )
     assert response.status_code == 406
 
 

@@ -15,7 +15,7 @@ def test_no_credential_is_401_with_resource_metadata_and_no_error_code(client_fo
     header = _www_authenticate(response)
     assert header.startswith("Bearer ")
     assert 'resource_metadata="http://127.0.0.1:' in header
-    assert "/.well-known/oauth-protected-resource\"" in header
+    assert '/.well-known/oauth-protected-resource"' in header
     assert "error=" not in header
 
 
@@ -37,8 +37,10 @@ def test_a_non_bearer_authorization_header_is_401(mcp_client):
 def test_the_token_is_never_read_from_the_query_string(mcp_client, admin_token):
     body = mcp_client.message("tools/list")
     response = requests.post(
-        f"{mcp_client.url}?access_token={admin_token}", json=body,
-        headers=mcp_client.headers(token=None), timeout=10,
+        f"{mcp_client.url}?access_token={admin_token}",
+        json=body,
+        headers=mcp_client.headers(token=None),
+        timeout=10,
     )
     assert response.status_code == 401
 
@@ -47,19 +49,25 @@ def test_a_browser_session_cookie_does_not_authenticate(mcp_client, odoo_http):
     session = requests.Session()
     login = session.post(
         f"{odoo_http.url}/web/session/authenticate",
-        json={"jsonrpc": "2.0", "params": {
-            "db": odoo_http.database, "login": "admin", "password": "admin"}},
+        json={
+            "jsonrpc": "2.0",
+            "params": {"db": odoo_http.database, "login": "admin", "password": "admin"},
+        },
         timeout=20,
     )
     assert login.json()["result"]["uid"]
     response = session.post(
-        mcp_client.url, json=mcp_client.message("tools/list"),
-        headers=mcp_client.headers(token=None), timeout=10,
+        mcp_client.url,
+        json=mcp_client.message("tools/list"),
+        headers=mcp_client.headers(token=None),
+        timeout=10,
     )
     assert response.status_code == 401
 
 
-def test_the_key_of_an_archived_user_stops_working(new_api_user, client_for, server_env):
+def test_the_key_of_an_archived_user_stops_working(
+    new_api_user, client_for, server_env
+):
     uid, key = new_api_user()
     client = client_for(key)
     assert client.send("tools/list").status_code == 200
@@ -82,8 +90,11 @@ def test_a_key_with_another_scope_is_refused(new_api_user, client_for, server_en
     uid, _key = new_api_user()
     with server_env() as env:
         user = env["res.users"].browse(uid)
-        other = env["res.users.apikeys"].with_user(user).sudo()._generate(
-            "odoo.plugin.outlook", "outlook", None
+        other = (
+            env["res.users.apikeys"]
+            .with_user(user)
+            .sudo()
+            ._generate("odoo.plugin.outlook", "outlook", None)
         )
     assert client_for(other).send("tools/list").status_code == 401
 

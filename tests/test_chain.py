@@ -9,6 +9,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from odoo.addons.mcp_server_odoo.chain import AuthResult, Chain, Step
+from odoo.addons.mcp_server_odoo.protocol import transport
+from odoo.addons.mcp_server_odoo.protocol.errors import McpError
+from odoo.addons.mcp_server_odoo.tools import ToolRegistry, tool
+
 SECRET = "sk-live-0123456789abcdefSECRET"
 
 
@@ -24,17 +29,18 @@ def span_exporter():
 @pytest.fixture
 def mcp(odoo_env, span_exporter):
     """``mcp(body, uid=None, headers=None)`` -> (ctx, result) through the chain."""
-    from odoo.addons.mcp_server_odoo.chain import AuthResult
-    from odoo.addons.mcp_server_odoo.protocol import transport
 
     span_exporter.clear()
 
     def handle(body, uid=None, headers=None, error=None):
         accepted = transport.accept(
-            json.dumps(body).encode(), {"mcp-protocol-version": "2025-11-25", **(headers or {})}
+            json.dumps(body).encode(),
+            {"mcp-protocol-version": "2025-11-25", **(headers or {})},
         )
         auth = AuthResult(uid=uid, kind="api_key" if uid else None, error=error)
-        return odoo_env["mcp.server"]._mcp_handle(accepted, auth, remote_addr="127.0.0.9")
+        return odoo_env["mcp.server"]._mcp_handle(
+            accepted, auth, remote_addr="127.0.0.9"
+        )
 
     return handle
 
@@ -48,11 +54,17 @@ def test_chain_runs_tracing_then_authentication_then_dispatch(odoo_env):
     assert chain.names == ["tracing", "authentication", "dispatch"]
 
 
-def test_a_tool_call_makes_one_server_span_named_after_the_tool(mcp, odoo_env, span_exporter):
+def test_a_tool_call_makes_one_server_span_named_after_the_tool(
+    mcp, odoo_env, span_exporter
+):
     admin = odoo_env.ref("base.user_admin")
     _ctx, result = mcp(
-        {"jsonrpc": "2.0", "id": "r-1", "method": "tools/call",
-         "params": {"name": "list_models", "arguments": {"query": SECRET}}},
+        {
+            "jsonrpc": "2.0",
+            "id": "r-1",
+            "method": "tools/call",
+            "params": {"name": "list_models", "arguments": {"query": SECRET}},
+        },
         uid=admin.id,
     )
     assert result["isError"] is False
@@ -72,18 +84,29 @@ def test_a_tool_call_makes_one_server_span_named_after_the_tool(mcp, odoo_env, s
 
 def test_spans_never_carry_arguments_or_results(mcp, odoo_env, span_exporter):
     admin = odoo_env.ref("base.user_admin")
-    mcp({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-         "params": {"name": "list_models", "arguments": {"query": SECRET}}},
-        uid=admin.id)
+    mcp(
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "list_models", "arguments": {"query": SECRET}},
+        },
+        uid=admin.id,
+    )
     for span in span_exporter.get_finished_spans():
-        flat = json.dumps({**span.attributes, "name": span.name,
-                           "events": [e.name for e in span.events]}, default=str)
+        flat = json.dumps(
+            {
+                **span.attributes,
+                "name": span.name,
+                "events": [e.name for e in span.events],
+            },
+            default=str,
+        )
         assert SECRET not in flat
         assert "res.partner" not in flat
 
 
 def test_the_deny_path_is_marked_as_an_error(mcp, span_exporter):
-    from odoo.addons.mcp_server_odoo.protocol.errors import McpError
 
     with pytest.raises(McpError) as refused:
         mcp({"jsonrpc": "2.0", "id": 3, "method": "tools/list"})
@@ -96,8 +119,15 @@ def test_the_deny_path_is_marked_as_an_error(mcp, span_exporter):
 def test_a_tool_error_marks_the_span_with_its_class(mcp, odoo_env, span_exporter):
     admin = odoo_env.ref("base.user_admin")
     _ctx, result = mcp(
-        {"jsonrpc": "2.0", "id": 4, "method": "tools/call",
-         "params": {"name": "describe_model", "arguments": {"model": "no.such.model"}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 4,
+            "method": "tools/call",
+            "params": {
+                "name": "describe_model",
+                "arguments": {"model": "no.such.model"},
+            },
+        },
         uid=admin.id,
     )
     assert result["isError"] is True
@@ -110,8 +140,12 @@ def test_w3c_trace_context_from_meta_becomes_the_parent(mcp, odoo_env, span_expo
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     parent = "00f067aa0ba902b7"
     ctx, _result = mcp(
-        {"jsonrpc": "2.0", "id": 5, "method": "ping",
-         "params": {"_meta": {"traceparent": f"00-{trace_id}-{parent}-01"}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 5,
+            "method": "ping",
+            "params": {"_meta": {"traceparent": f"00-{trace_id}-{parent}-01"}},
+        },
         uid=odoo_env.ref("base.user_admin").id,
     )
     server = _spans(span_exporter)["ping"]
@@ -123,8 +157,12 @@ def test_w3c_trace_context_from_meta_becomes_the_parent(mcp, odoo_env, span_expo
 def test_the_tool_runs_as_the_authenticated_user(mcp, make_user):
     user = make_user(groups=("base.group_user",))
     ctx, _result = mcp(
-        {"jsonrpc": "2.0", "id": 6, "method": "tools/call",
-         "params": {"name": "list_models", "arguments": {"limit": 1}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 6,
+            "method": "tools/call",
+            "params": {"name": "list_models", "arguments": {"limit": 1}},
+        },
         uid=user.id,
     )
     assert ctx.env.uid == user.id
@@ -132,7 +170,6 @@ def test_the_tool_runs_as_the_authenticated_user(mcp, make_user):
 
 
 def test_duplicate_tool_names_fail_when_the_registry_is_built():
-    from odoo.addons.mcp_server_odoo.tools import ToolRegistry, tool
 
     @tool("twin", title="T", description="d", input_schema={}, output_schema={})
     def one(env, arguments):
@@ -143,7 +180,6 @@ def test_duplicate_tool_names_fail_when_the_registry_is_built():
 
 
 def test_duplicate_chain_steps_fail_when_the_chain_is_built():
-    from odoo.addons.mcp_server_odoo.chain import Chain, Step
 
     with pytest.raises(ValueError, match="duplicate MCP chain steps"):
         Chain([Step("audit", 20, None), Step("audit", 21, None)])
@@ -151,8 +187,6 @@ def test_duplicate_chain_steps_fail_when_the_chain_is_built():
 
 def test_another_addon_can_add_a_step_and_a_tool_family(odoo_env):
     """The extension points are plain list-returning model methods."""
-    from odoo.addons.mcp_server_odoo.chain import Chain, Step
-    from odoo.addons.mcp_server_odoo.tools import ToolRegistry, tool
 
     @tool("echo", title="Echo", description="Echo", input_schema={}, output_schema={})
     def echo(env, arguments):
@@ -161,7 +195,11 @@ def test_another_addon_can_add_a_step_and_a_tool_family(odoo_env):
     server = odoo_env["mcp.server"]
     seen = []
     steps = server._mcp_chain_steps() + [
-        Step("probe", 45, lambda ctx, call_next: seen.append(ctx.method) or call_next(ctx))
+        Step(
+            "probe",
+            45,
+            lambda ctx, call_next: seen.append(ctx.method) or call_next(ctx),
+        )
     ]
     chain = Chain(steps)
     assert chain.names == ["tracing", "authentication", "probe", "dispatch"]

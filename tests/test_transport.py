@@ -1,5 +1,7 @@
 """Streamable HTTP transport of POST /mcp, over a real socket to a real Odoo."""
 
+import json
+
 import pytest
 
 from tests.harness.client import LEGACY, MODERN
@@ -57,7 +59,10 @@ def test_stateless_tools_list_carries_cache_hints_and_result_type(mcp_client):
     assert result["resultType"] == "complete"
     assert result["cacheScope"] == "public"
     assert isinstance(result["ttlMs"], int)
-    assert {tool["name"] for tool in result["tools"]} >= {"search_records", "get_record"}
+    assert {tool["name"] for tool in result["tools"]} >= {
+        "search_records",
+        "get_record",
+    }
 
 
 def test_stateless_ping_and_initialize_are_unknown_methods_with_404(mcp_client):
@@ -78,7 +83,8 @@ def test_unknown_method_in_legacy_versions_is_a_jsonrpc_error(mcp_client):
     assert response.status_code == 200
     payload = response.json()
     assert payload["error"] == {
-        "code": -32601, "message": "Method not found: resources/list"
+        "code": -32601,
+        "message": "Method not found: resources/list",
     }
     assert payload["id"] is not None
 
@@ -89,7 +95,8 @@ def test_an_unsupported_version_header_is_refused_with_the_supported_list(mcp_cl
     error = response.json()["error"]
     assert error["code"] == -32022
     assert error["data"] == {
-        "supported": [MODERN, "2025-11-25", "2025-06-18"], "requested": "2024-11-05"
+        "supported": [MODERN, "2025-11-25", "2025-06-18"],
+        "requested": "2024-11-05",
     }
 
 
@@ -114,7 +121,8 @@ def test_modern_tool_call_needs_a_matching_mcp_name_header(mcp_client):
         "tools/call", {"name": "list_models", "arguments": {}}, version=MODERN
     )
     wrong = mcp_client.post(
-        body, version=MODERN,
+        body,
+        version=MODERN,
         extra={"Mcp-Method": "tools/call", "Mcp-Name": "search_records"},
     )
     assert wrong.status_code == 400
@@ -129,7 +137,8 @@ def test_modern_mcp_name_header_may_be_base64_encoded(mcp_client):
         "tools/call", {"name": "list_models", "arguments": {"limit": 1}}, version=MODERN
     )
     response = mcp_client.post(
-        body, version=MODERN,
+        body,
+        version=MODERN,
         extra={"Mcp-Method": "tools/call", "Mcp-Name": "=?base64?bGlzdF9tb2RlbHM=?="},
     )
     assert response.status_code == 200, response.text
@@ -174,7 +183,9 @@ def test_tools_list_pages_with_an_opaque_cursor(mcp_client, server_env):
         assert again["tools"][0]["name"] == names[2]
     finally:
         with server_env() as env:
-            env["ir.config_parameter"].set_param("mcp_server_odoo.tools_page_size", "100")
+            env["ir.config_parameter"].set_param(
+                "mcp_server_odoo.tools_page_size", "100"
+            )
 
 
 def test_a_forged_cursor_is_invalid_params(mcp_client):
@@ -196,8 +207,6 @@ def test_tool_definitions_carry_schemas_and_honest_annotations(mcp_client):
 
 
 def test_tool_results_carry_structured_content_and_the_same_json_as_text(mcp_client):
-    import json
-
     result = mcp_client.call_tool("list_models", {"limit": 3})
     assert result["isError"] is False
     assert json.loads(result["content"][0]["text"]) == result["structuredContent"]
@@ -217,7 +226,8 @@ def test_arguments_that_fail_the_schema_are_a_tool_error_naming_the_argument(
 def test_unknown_tool_is_invalid_params(mcp_client):
     response = mcp_client.send("tools/call", {"name": "drop_database", "arguments": {}})
     assert response.json()["error"] == {
-        "code": -32602, "message": "Invalid params: Unknown tool: drop_database"
+        "code": -32602,
+        "message": "Invalid params: Unknown tool: drop_database",
     }
 
 

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from ..protocol import versions
+
 
 @dataclass(frozen=True)
 class AuthResult:
@@ -47,8 +49,6 @@ class Context:
 
     @property
     def modern(self):
-        from ..protocol import versions
-
         return versions.is_modern(self.protocol_version)
 
     @property

@@ -31,7 +31,11 @@ INSTRUCTIONS = (
 
 
 def server_info(ctx):
-    return {"name": SERVER_NAME, "title": "Odoo MCP server", "version": ctx.settings.version}
+    return {
+        "name": SERVER_NAME,
+        "title": "Odoo MCP server",
+        "version": ctx.settings.version,
+    }
 
 
 def _capabilities():
@@ -116,6 +120,41 @@ def _missing_groups(env, item):
     return [xmlid for xmlid in item.groups if not env.user.has_group(xmlid)]
 
 
+# Failures whose message is written for the end user, and may be shown as-is:
+# (exception classes, error type for spans and audit, prefix of the message).
+USER_FACING_FAILURES = (
+    (ToolError, "tool_error", None),
+    ((AccessError, AccessDenied), "access_denied", "Access denied"),
+    (MissingError, "missing_record", None),
+    (UserError, "user_error", None),
+)
+
+
+def _describe_failure(ctx, item, exc):
+    """(error type, client message) for an exception raised by a tool."""
+    for classes, error_type, prefix in USER_FACING_FAILURES:
+        if isinstance(exc, classes):
+            text = str(exc.args[0]) if exc.args else error_type.replace("_", " ")
+            return error_type, f"{prefix}: {text}" if prefix else text
+    if isinstance(exc, psycopg2.Error):
+        _logger.warning(
+            "MCP tool %s FAIL database error %s (trace %s)",
+            item.name,
+            exc.pgcode,
+            ctx.trace_id,
+        )
+        return "database_error", (
+            f"The database refused the operation (trace id {ctx.trace_id})"
+        )
+    _logger.exception(
+        "MCP tool %s FAIL internal error (trace %s)", item.name, ctx.trace_id
+    )
+    return "internal_error", (
+        f"Internal error in {item.name}; the server log has the details under "
+        f"trace id {ctx.trace_id}"
+    )
+
+
 def _run_tool(ctx, item, arguments):
     env = ctx.env
     missing = _missing_groups(env, item)
@@ -128,33 +167,9 @@ def _run_tool(ctx, item, arguments):
         # A savepoint per call: a failing tool leaves the transaction as it was.
         with env.cr.savepoint():
             structured = item.handler(env, arguments)
-    except ToolError as exc:
-        ctx.error_type = "tool_error"
-        return error_result(str(exc))
-    except (AccessError, AccessDenied) as exc:
-        ctx.error_type = "access_denied"
-        return error_result(f"Access denied: {exc.args[0] if exc.args else ''}".rstrip(": "))
-    except MissingError as exc:
-        ctx.error_type = "missing_record"
-        return error_result(exc.args[0] if exc.args else "The record does not exist")
-    except UserError as exc:
-        ctx.error_type = "user_error"
-        return error_result(exc.args[0] if exc.args else "Odoo refused the operation")
-    except psycopg2.Error as exc:
-        ctx.error_type = "database_error"
-        _logger.warning(
-            "MCP tool %s FAIL database error %s (trace %s)", item.name, exc.pgcode, ctx.trace_id
-        )
-        return error_result(
-            f"The database refused the operation (trace id {ctx.trace_id})"
-        )
-    except Exception:
-        ctx.error_type = "internal_error"
-        _logger.exception("MCP tool %s FAIL internal error (trace %s)", item.name, ctx.trace_id)
-        return error_result(
-            f"Internal error in {item.name}; the server log has the details under "
-            f"trace id {ctx.trace_id}"
-        )
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a tool result
+        ctx.error_type, message = _describe_failure(ctx, item, exc)
+        return error_result(message)
     return as_result(structured)
 
 

@@ -76,7 +76,9 @@ class McpController(http.Controller):
         accepted = None
         try:
             settings = server._mcp_settings()
-            transport.check_origin(httprequest.headers.get("Origin"), settings.transport)
+            transport.check_origin(
+                httprequest.headers.get("Origin"), settings.transport
+            )
             transport.check_http(
                 httprequest.method,
                 {k.lower(): v for k, v in httprequest.headers.items()},
@@ -101,7 +103,8 @@ class McpController(http.Controller):
             _logger.exception("MCP request FAIL internal error (trace %s)", trace_id)
             failure = errors.McpError(
                 errors.INTERNAL_ERROR,
-                f"Internal error; the server log has the details under trace id {trace_id}",
+                "Internal error; the server log has the details under trace id "
+                + trace_id,
             )
             return _error(failure, accepted and accepted.message.request_id)
         if accepted.message.is_notification:

@@ -77,7 +77,8 @@ class McpServer(models.AbstractModel):
         if "_mcp_cache" not in cls.__dict__:
             steps = self._mcp_chain_steps()
             wrapped = [
-                step if step.name == "tracing"
+                step
+                if step.name == "tracing"
                 else Step(step.name, step.sequence, traced_step(step.name, step.func))
                 for step in steps
             ]

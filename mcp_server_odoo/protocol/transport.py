@@ -162,7 +162,9 @@ def _check_modern_headers(message, header_version, headers):
         return
     name_header = headers.get("mcp-name")
     if name_header is None:
-        raise errors.header_mismatch(f"the Mcp-Name header is required for {message.method}")
+        raise errors.header_mismatch(
+            f"the Mcp-Name header is required for {message.method}"
+        )
     name = decode_header_value(name_header)
     if name != message.params.get(field):
         raise errors.header_mismatch(

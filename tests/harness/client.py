@@ -27,8 +27,10 @@ class McpHttpClient:
     def headers(self, *, token=..., version=..., extra=None):
         token = self.token if token is ... else token
         version = self.version if version is ... else version
-        headers = {"Content-Type": "application/json",
-                   "Accept": "application/json, text/event-stream"}
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+        }
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if version:
@@ -39,7 +41,8 @@ class McpHttpClient:
     def post(self, body, *, headers=None, **header_options):
         data = body if isinstance(body, (bytes, str)) else json.dumps(body)
         return self.session.post(
-            self.url, data=data,
+            self.url,
+            data=data,
             headers=headers if headers is not None else self.headers(**header_options),
             timeout=60,
         )
@@ -50,11 +53,17 @@ class McpHttpClient:
         version = self.version if version is ... else version
         params = dict(params or {})
         if version == MODERN:
-            params.setdefault("_meta", {
-                "io.modelcontextprotocol/protocolVersion": MODERN,
-                "io.modelcontextprotocol/clientCapabilities": {},
-                "io.modelcontextprotocol/clientInfo": {"name": "tests", "version": "1"},
-            })
+            params.setdefault(
+                "_meta",
+                {
+                    "io.modelcontextprotocol/protocolVersion": MODERN,
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                    "io.modelcontextprotocol/clientInfo": {
+                        "name": "tests",
+                        "version": "1",
+                    },
+                },
+            )
         body = {"jsonrpc": "2.0", "method": method, "params": params}
         if not notification:
             body["id"] = next(_ids)
@@ -88,21 +97,24 @@ class McpHttpClient:
     def initialize(self, protocol_version=LEGACY):
         result = self.rpc(
             "initialize",
-            {"protocolVersion": protocol_version, "capabilities": {},
-             "clientInfo": {"name": "tests", "version": "1"}},
+            {
+                "protocolVersion": protocol_version,
+                "capabilities": {},
+                "clientInfo": {"name": "tests", "version": "1"},
+            },
             version=None,
         )
         self.version = result["protocolVersion"]
-        note = self.post(
-            self.message("notifications/initialized", notification=True)
-        )
+        note = self.post(self.message("notifications/initialized", notification=True))
         assert note.status_code == 202, note.text
         return result
 
     def list_tools(self, **options):
         tools, cursor = [], None
         while True:
-            result = self.rpc("tools/list", {"cursor": cursor} if cursor else {}, **options)
+            result = self.rpc(
+                "tools/list", {"cursor": cursor} if cursor else {}, **options
+            )
             tools += result["tools"]
             cursor = result.get("nextCursor")
             if not cursor:
@@ -110,7 +122,9 @@ class McpHttpClient:
 
     def call_tool(self, name, arguments=None, **options):
         """The CallToolResult (possibly with isError)."""
-        return self.rpc("tools/call", {"name": name, "arguments": arguments or {}}, **options)
+        return self.rpc(
+            "tools/call", {"name": name, "arguments": arguments or {}}, **options
+        )
 
     def call_ok(self, name, arguments=None, **options):
         """The structuredContent of a successful call; fail on isError."""

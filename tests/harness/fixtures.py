@@ -21,7 +21,9 @@ def configure_odoo():
     import odoo  # noqa: PLC0415
     from odoo.tools import config  # noqa: PLC0415
 
-    config.parse_config([*odoo_server.odoo_options(), "--log-level", "warn"])
+    config.parse_config(
+        [*odoo_server.odoo_options(), "--log-level", "warn"], setup_logging=True
+    )
     odoo.modules.module.initialize_sys_path()
     _state["configured"] = True
 
@@ -37,8 +39,13 @@ def template_db(run_dir):
     odoo_server.drop_stale_databases()
     name = odoo_server.db_name("tpl")
     odoo_server.build_template(name, run_dir / "install.log")
+    # Most tests authenticate with Odoo API keys (admin_token, new_api_user),
+    # which /mcp refuses by default once OAuth is in place; OAuth tests get
+    # their tokens from the oauth fixtures and switch this off where it matters.
+    odoo_server.set_parameter(name, "mcp_server_odoo.accept_api_keys", "True")
     yield name
     odoo_server.drop_database(name)
+    odoo_server.remove_config_file()
     odoo_server.remove_data_dir()
 
 
@@ -93,26 +100,39 @@ def odoo_env(orm_registry):
         orm_registry.clear_all_caches()
 
 
-def _create_user(env, login=None, *, groups=("base.group_user",), company=None,
-                 companies=None, **values):
+def _create_user(
+    env,
+    login=None,
+    *,
+    groups=("base.group_user",),
+    company=None,
+    companies=None,
+    **values,
+):
     login = login or f"user-{uuid.uuid4().hex[:10]}"
     company = company or env.ref("base.main_company")
     companies = companies or company
     group_ids = [env.ref(xmlid).id for xmlid in groups]
-    return env["res.users"].with_context(no_reset_password=True).create({
-        "name": login.replace("-", " ").title(),
-        "login": login,
-        "email": f"{login}@example.com",
-        "company_id": company.id,
-        "company_ids": [(6, 0, companies.ids)],
-        "groups_id": [(6, 0, group_ids)],
-        **values,
-    })
+    return (
+        env["res.users"]
+        .with_context(no_reset_password=True)
+        .create(
+            {
+                "name": login.replace("-", " ").title(),
+                "login": login,
+                "email": f"{login}@example.com",
+                "company_id": company.id,
+                "company_ids": [(6, 0, companies.ids)],
+                "groups_id": [(6, 0, group_ids)],
+                **values,
+            }
+        )
+    )
 
 
 @pytest.fixture
 def make_user(odoo_env):
-    """``make_user(login=None, groups=(xmlids...), company=, companies=)`` in odoo_env."""
+    """``make_user(login=None, groups=(xmlids...), company=, companies=)``."""
     return lambda *args, **kwargs: _create_user(odoo_env, *args, **kwargs)
 
 
@@ -150,7 +170,8 @@ def server_env(server_registry):
 
 def api_key_for(env, user, *, scope=None, name="tests"):
     # sudo keeps the user as env.user while allowing a key without expiry.
-    return env["res.users.apikeys"].with_user(user).sudo()._generate(scope, name, None)
+    keys = env["res.users.apikeys"].with_user(user).sudo()
+    return keys._generate(scope, name, None)
 
 
 @pytest.fixture(scope="session")
@@ -161,7 +182,7 @@ def admin_token(server_env):
 
 @pytest.fixture(scope="session")
 def new_api_user(server_env):
-    """``new_api_user(groups=..., company=..., companies=...)`` -> (user id, API key)."""
+    """``new_api_user(groups=..., company_xmlids=...)`` -> (user id, API key)."""
 
     def create(*args, **kwargs):
         with server_env() as env:
@@ -198,3 +219,7 @@ def pytest_configure(config):
     # Test modules import the addon (odoo.addons.mcp_server_odoo...) at
     # collection time, which needs Odoo's addons path set up first.
     configure_odoo()
+
+
+# OAuth flows and their fixtures (oauth_user, oauth_app, browser_for, ...).
+from .oauth import browser_for, oauth_app, oauth_token_for, oauth_user  # noqa: E402, F401

@@ -2,12 +2,13 @@
 
 import contextlib
 import os
-import tempfile
 import re
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,9 +25,12 @@ DATA_DIR = Path(tempfile.gettempdir()) / f"mcp-tests-data-{os.getpid()}"
 def pg_params():
     """libpq settings as Odoo command-line options (PG* variables, then defaults)."""
     options = [
-        "--db_host", os.environ.get("PGHOST", "127.0.0.1"),
-        "--db_port", os.environ.get("PGPORT", "5432"),
-        "--db_user", os.environ.get("PGUSER") or os.environ.get("USER") or "root",
+        "--db_host",
+        os.environ.get("PGHOST", "127.0.0.1"),
+        "--db_port",
+        os.environ.get("PGPORT", "5432"),
+        "--db_user",
+        os.environ.get("PGUSER") or os.environ.get("USER") or "root",
     ]
     if os.environ.get("PGPASSWORD"):
         options += ["--db_password", os.environ["PGPASSWORD"]]
@@ -37,10 +41,46 @@ def addons_path():
     return f"{ODOO_SRC / 'odoo' / 'addons'},{REPO}"
 
 
+def config_file():
+    """An Odoo configuration file for this run, holding the OAuth HMAC key.
+
+    ``mcp_oauth_hmac_key`` is a server-configuration secret, never stored in
+    the database; the in-process ORM and the HTTP server read the same file.
+    """
+    path = Path(tempfile.gettempdir()) / f"{PREFIX}{os.getpid()}.conf"
+    if not path.exists():
+        path.write_text(f"[options]\nmcp_oauth_hmac_key = {secrets.token_urlsafe(48)}\n")
+        path.chmod(0o600)
+    return path
+
+
+def remove_config_file():
+    (Path(tempfile.gettempdir()) / f"{PREFIX}{os.getpid()}.conf").unlink(missing_ok=True)
+
+
+def set_parameter(database, key, value):
+    """Set an ir.config_parameter in SQL (the template has no registry loaded)."""
+    with contextlib.closing(psycopg2.connect(dbname=database)) as conn:
+        with conn.cursor() as cr:
+            cr.execute(
+                "INSERT INTO ir_config_parameter (key, value, create_uid, write_uid,"
+                " create_date, write_date) VALUES (%s, %s, 1, 1, now(), now())"
+                " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                [key, value],
+            )
+        conn.commit()
+
+
 def odoo_options():
     return [
-        "--addons-path", addons_path(), *pg_params(), "--without-demo=all",
-        "--data-dir", str(DATA_DIR),
+        "-c",
+        str(config_file()),
+        "--addons-path",
+        addons_path(),
+        *pg_params(),
+        "--without-demo=all",
+        "--data-dir",
+        str(DATA_DIR),
     ]
 
 
@@ -67,7 +107,9 @@ def _pid_alive(pid):
 def drop_stale_databases():
     """Drop databases left by earlier runs whose process is gone."""
     with contextlib.closing(admin_connection()) as conn, conn.cursor() as cr:
-        cr.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [PREFIX + "%"])
+        cr.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", [PREFIX + "%"]
+        )
         for (name,) in cr.fetchall():
             match = re.match(rf"{PREFIX}(\d+)_", name)
             if match and not _pid_alive(int(match.group(1))):
@@ -84,11 +126,22 @@ def db_name(role):
 def build_template(name, log_path):
     """Create ``name`` with base, web and the addon installed; raise with the log."""
     command = [
-        sys.executable, str(ODOO_SRC / "odoo-bin"), *odoo_options(),
-        "-d", name, "-i", "mcp_server_odoo", "--stop-after-init",
-        "--log-level", "warn", "--logfile", str(log_path),
+        sys.executable,
+        str(ODOO_SRC / "odoo-bin"),
+        *odoo_options(),
+        "-d",
+        name,
+        "-i",
+        "mcp_server_odoo",
+        "--stop-after-init",
+        "--log-level",
+        "warn",
+        "--logfile",
+        str(log_path),
     ]
-    done = subprocess.run(command, cwd=REPO, check=False, capture_output=True, text=True)
+    done = subprocess.run(
+        command, cwd=REPO, check=False, capture_output=True, text=True
+    )
     log = Path(log_path).read_text() if Path(log_path).exists() else ""
     if done.returncode or re.search(r" (ERROR|CRITICAL) ", log):
         raise RuntimeError(
@@ -130,11 +183,24 @@ class OdooServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [
-            sys.executable, str(ODOO_SRC / "odoo-bin"), *odoo_options(),
-            "-d", database, "--db-filter", f"^{database}$",
-            "--http-interface", "127.0.0.1", "--http-port", str(self.port),
-            "--workers", str(workers), "--max-cron-threads", "0",
-            "--logfile", str(self.log_path), *extra,
+            sys.executable,
+            str(ODOO_SRC / "odoo-bin"),
+            *odoo_options(),
+            "-d",
+            database,
+            "--db-filter",
+            f"^{database}$",
+            "--http-interface",
+            "127.0.0.1",
+            "--http-port",
+            str(self.port),
+            "--workers",
+            str(workers),
+            "--max-cron-threads",
+            "0",
+            "--logfile",
+            str(self.log_path),
+            *extra,
         ]
         if workers:
             command += ["--gevent-port", str(free_port())]
@@ -156,7 +222,9 @@ class OdooServer:
         raise RuntimeError(f"odoo did not answer within {timeout}s:\n{self.log_tail()}")
 
     def log_text(self):
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return (
+            self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        )
 
     def log_tail(self, size=6000):
         return self.log_text()[-size:]
