@@ -36,6 +36,13 @@ class Tool:
     idempotent: bool = True
     # XML ids of groups a user needs, checked on the server before the call.
     groups: tuple = ()
+    # What the audit records of a call: ``targets(arguments, structured)``
+    # returns {"model": str|None, "ids": [int], "fields": [str]} (names only,
+    # never values). None means :func:`default_targets`.
+    targets: object = field(default=None, compare=False)
+
+    def audit_targets(self, arguments, structured=None):
+        return (self.targets or default_targets)(arguments, structured)
 
     def definition(self):
         """The tool as ``tools/list`` describes it."""
@@ -53,6 +60,22 @@ class Tool:
                 "openWorldHint": False,
             },
         }
+
+
+def _int_ids(values):
+    return [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+
+
+def default_targets(arguments, structured=None):
+    """Model and record ids a call is about, read from its arguments and result."""
+    model = arguments.get("model") if isinstance(arguments.get("model"), str) else None
+    ids = _int_ids([arguments.get("id")] + list(arguments.get("ids") or []))
+    records = (structured or {}).get("records")
+    if isinstance(records, list):
+        ids += _int_ids(r.get("id") for r in records if isinstance(r, dict))
+    values = arguments.get("values")
+    fields = sorted(values) if isinstance(values, dict) else []
+    return {"model": model, "ids": sorted(set(ids)), "fields": fields}
 
 
 def _object_schema(schema):
