@@ -31,7 +31,15 @@ def authentication(ctx, call_next):
         )
     env = api.Environment(ctx.cr, auth.uid, {})
     user = env.user
-    # context_get() is cached per user: lang and tz for labels and dates.
-    context = dict(ctx.base_context, **user.context_get())
+    # context_get() is cached per user: lang and tz for labels and dates. The
+    # mcp_* keys let tools bind handles (exports, idempotency keys) to the
+    # client and grant that created them; they identify, they are not secrets.
+    context = dict(
+        ctx.base_context,
+        **user.context_get(),
+        mcp_auth_kind=auth.kind,
+        mcp_client=auth.client,
+        mcp_token_family=auth.token_family,
+    )
     ctx.env = env(context=context)
     return call_next(ctx)

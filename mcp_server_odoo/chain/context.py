@@ -41,6 +41,13 @@ class Context:
     started: float = 0.0
     outcome: str | None = None
     error_type: str | None = None
+    # The policy step's verdict ("allow"/"deny") and the rule that decided it.
+    decision: str | None = None
+    rule: str | None = None
+    # What a tools/call was about (Tool.audit_targets) and whether it changed
+    # data; set by dispatch, read by the audit step.
+    targets: dict | None = None
+    changed: bool = False
     extra: dict = field(default_factory=dict)
 
     @property

@@ -163,6 +163,7 @@ def _run_tool(ctx, item, arguments):
         return error_result(
             f"Access denied: {item.name} requires the group(s) {', '.join(missing)}"
         )
+    ctx.targets = item.audit_targets(arguments)
     try:
         # A savepoint per call: a failing tool leaves the transaction as it was.
         with env.cr.savepoint():
@@ -170,6 +171,9 @@ def _run_tool(ctx, item, arguments):
     except Exception as exc:  # noqa: BLE001 - every failure becomes a tool result
         ctx.error_type, message = _describe_failure(ctx, item, exc)
         return error_result(message)
+    ctx.targets = item.audit_targets(arguments, structured)
+    # A dry run reports what would change and changes nothing.
+    ctx.changed = not item.read_only and not arguments.get("dry_run")
     return as_result(structured)
 
 
