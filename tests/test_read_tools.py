@@ -354,6 +354,33 @@ def test_search_records_pages_with_count_and_next_offset(odoo_env, internal_env)
     assert last["next_offset"] is None
 
 
+def test_search_records_without_count_still_says_whether_more_follow(
+    odoo_env, internal_env
+):
+    odoo_env["res.partner"].create([{"name": f"Reads Nocount {n}"} for n in range(5)])
+    domain = [["name", "=like", "Reads Nocount %"]]
+
+    def page(offset):
+        return call(
+            search_records,
+            internal_env,
+            model="res.partner",
+            domain=domain,
+            order="name",
+            limit=2,
+            offset=offset,
+            count=False,
+        )
+
+    first, middle, last, beyond = page(0), page(2), page(4), page(9)
+    assert (first["count"], first["next_offset"]) == (None, 2)
+    assert (middle["count"], middle["next_offset"]) == (None, 4)
+    # The last page shows where the result ends, so its count is known.
+    assert (last["count"], last["next_offset"]) == (5, None)
+    assert [r["name"] for r in last["records"]] == ["Reads Nocount 4"]
+    assert (beyond["count"], beyond["records"]) == (None, [])
+
+
 def test_search_records_sorts_by_stored_fields_in_both_directions(
     odoo_env, internal_env
 ):

@@ -4,7 +4,6 @@ Transport checks (protocol.transport), then the chain (mcp.server), then one
 place that turns every outcome into a status code and a JSON body.
 """
 
-import json
 import logging
 import secrets
 
@@ -15,6 +14,7 @@ from odoo.http import request
 
 from ..chain.authentication import Unauthenticated
 from ..protocol import errors, jsonrpc, transport
+from ..tools import to_json
 
 _logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource"
 
 def _json(payload, status=200, headers=None):
     response = request.make_response(
-        json.dumps(payload, default=str),
+        to_json(payload),
         headers=[
             ("Content-Type", "application/json"),
             ("Cache-Control", "no-store"),

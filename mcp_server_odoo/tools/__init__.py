@@ -146,10 +146,15 @@ class ToolRegistry:
         return f"Invalid arguments for {name}: {error.message}"
 
 
+def to_json(value):
+    """Compact JSON, as sent on the wire."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def as_result(structured):
     """A successful CallToolResult: the structured value and the same JSON as text."""
     return {
-        "content": [{"type": "text", "text": json.dumps(structured, default=str)}],
+        "content": [{"type": "text", "text": to_json(structured)}],
         "structuredContent": structured,
         "isError": False,
     }

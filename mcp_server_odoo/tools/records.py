@@ -77,6 +77,13 @@ SEARCH_PROPERTIES = {
     },
     "offset": {"type": "integer", "minimum": 0, "default": 0},
     "include_archived": {"type": "boolean", "default": False},
+    "count": {
+        "type": "boolean",
+        "default": True,
+        "description": "Count every match (one more query); when false, count is "
+        "null unless the page shows it all, and next_offset still tells whether "
+        "more records follow.",
+    },
 }
 
 SEARCH_INPUT = {
@@ -88,7 +95,10 @@ SEARCH_INPUT = {
 
 SEARCH_RESULT_PROPERTIES = {
     "model": {"type": "string"},
-    "count": {"type": "integer", "description": "Records matching the domain in all."},
+    "count": {
+        "type": ["integer", "null"],
+        "description": "Records matching the domain in all (null if not counted).",
+    },
     "limit": {"type": "integer", "description": "The limit applied."},
     "offset": {"type": "integer"},
     "next_offset": {"type": ["integer", "null"]},
@@ -268,14 +278,20 @@ def _search(env, arguments):
     if arguments.get("include_archived"):
         model = model.with_context(active_test=False)
 
-    # 2. the search, in its own savepoint so that a value PostgreSQL rejects
-    # gives a clear error instead of an aborted transaction
+    # 2. the search and the values in one go (search_fetch), one row more than
+    # the page to learn whether another page follows; in a savepoint, so that a
+    # value PostgreSQL rejects gives a clear error and a usable transaction.
     try:
-        with env.cr.savepoint():
-            records = model.search(domain, order=order, limit=limit, offset=offset)
-            if offset == 0 and len(records) < limit:
-                count = len(records)  # the whole result fits on this page
-            else:
+        with env.cr.savepoint(flush=False):
+            records = model.search_fetch(
+                domain, names, offset=offset, limit=limit + 1, order=order
+            )
+            more = len(records) > limit
+            records = records[:limit]
+            count = None
+            if not more and (records or not offset):
+                count = offset + len(records)  # the last page: count is known
+            if count is None and arguments.get("count", True):
                 count = model.search_count(domain)
             rows = records.read(names)
     except psycopg2.DataError:
@@ -285,13 +301,12 @@ def _search(env, arguments):
         ) from None
 
     # 3. the page and where the next one starts
-    following = offset + len(records)
     return {
         "model": model._name,
         "count": count,
         "limit": limit,
         "offset": offset,
-        "next_offset": following if records and following < count else None,
+        "next_offset": offset + len(records) if more else None,
         "records": record_values(model, rows, max_binary_bytes(env)),
     }
 
