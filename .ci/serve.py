@@ -4,8 +4,10 @@ Runs with the bootstrap's virtualenv python. Odoo listens on 127.0.0.1 only.
 """
 
 import argparse
+import configparser
 import contextlib
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +32,38 @@ def pg_options():
     return options
 
 
+# Secrets the addon reads from Odoo's server configuration, never the database:
+# the HMAC key of OAuth token digests and the key that encrypts the audit
+# signing key. Generated once, kept in a 0600 file, reused on every run.
+SERVER_SECRETS = ("mcp_oauth_hmac_key", "mcp_audit_key")
+
+
+def config_file():
+    path = Path(
+        os.environ.get("MCP_ODOO_CONFIG")
+        or Path.home() / ".config" / "mcp_server_odoo" / "odoo.conf"
+    )
+    parser = configparser.ConfigParser()
+    if path.exists():
+        parser.read(path)
+    if not parser.has_section("options"):
+        parser.add_section("options")
+    missing = [
+        key for key in SERVER_SECRETS if not parser.get("options", key, fallback="")
+    ]
+    if missing:
+        for key in missing:
+            parser.set("options", key, secrets.token_urlsafe(48))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with os.fdopen(
+            os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w"
+        ) as out:
+            parser.write(out)
+        print(f"[run] wrote {', '.join(missing)} to {path} (keep this file secret)")
+    path.chmod(0o600)
+    return path
+
+
 def database_exists(name):
     with contextlib.closing(psycopg2.connect(dbname="postgres")) as conn:
         with conn.cursor() as cr:
@@ -45,6 +79,8 @@ def main():
 
     odoo = [sys.executable, str(ODOO_SRC / "odoo-bin")]
     common = [
+        "-c",
+        str(config_file()),
         "--addons-path",
         f"{ODOO_SRC / 'odoo' / 'addons'},{REPO}",
         *pg_options(),
@@ -76,9 +112,12 @@ def main():
     print(
         f"""
 [run] MCP endpoint: {url}/mcp
-[run] Credential: log in at {url}/web (a new database's login is admin / admin:
-      change it), open your avatar > Preferences > Account Security > New API Key,
-      and send it as  Authorization: Bearer <key>
+[run] Credential: point an MCP client at {url}/mcp. It finds the OAuth server
+      ({url}/.well-known/oauth-authorization-server), registers (loopback
+      redirect URIs are allowed by default), and sends you through Odoo's login
+      (a new database's login is admin / admin: change it) and consent page.
+      Headless agents: Settings > MCP Server > "Accept Odoo API keys", then an
+      API key from Preferences > Account Security, as  Authorization: Bearer <key>
 [run] Stop with Ctrl-C.
 """,
         flush=True,

@@ -13,6 +13,8 @@ from odoo import api, models
 from odoo.http import request
 
 from ..chain import AuthResult
+from ..oauth import digests, metadata
+from ..oauth import settings as oauth_settings
 
 _logger = logging.getLogger(__name__)
 
@@ -42,7 +44,48 @@ class IrHttp(models.AbstractModel):
         token = bearer_token(headers)
         if token is None:
             return AuthResult(error="the Authorization header is not a Bearer token")
+        settings = oauth_settings.read(request.env)
+        if digests.purpose_of(token) == digests.ACCESS_TOKEN:
+            return cls._mcp_check_oauth(token, settings)
+        if not settings.accept_api_keys:
+            _logger.info(
+                "MCP auth FAIL not an OAuth access token from %s",
+                request.httprequest.remote_addr,
+            )
+            return AuthResult(error="the access token is invalid or expired")
         return cls._mcp_check_api_key(token)
+
+    @classmethod
+    def _mcp_check_oauth(cls, token, settings):
+        # One indexed digest lookup (mcp.oauth.token); the audience is this
+        # server's /mcp URL (RFC 8707), as the authorization server issued it.
+        base_url = settings.issuer_url or request.httprequest.host_url.rstrip("/")
+        remote_addr = request.httprequest.remote_addr
+        try:
+            # sudo: token bookkeeping of the addon, looked up by digest only.
+            check = (
+                request.env["mcp.oauth.token"]
+                .sudo()
+                ._check_access_token(
+                    token,
+                    resource=metadata.resource_url(base_url),
+                    remote_addr=remote_addr,
+                )
+            )
+        except digests.KeyMissing as exc:
+            _logger.error("MCP auth FAIL OAuth is not configured: %s", exc)
+            return AuthResult(error="the access token is invalid or expired")
+        if check.error:
+            _logger.info(
+                "MCP auth FAIL oauth token from %s: %s", remote_addr, check.error
+            )
+            return AuthResult(error=check.error)
+        return AuthResult(
+            uid=check.uid,
+            kind="oauth",
+            client=check.client_id,
+            token_family=str(check.grant_id),
+        )
 
     @classmethod
     def _mcp_check_api_key(cls, token):

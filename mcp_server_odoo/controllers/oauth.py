@@ -1,0 +1,244 @@
+"""The OAuth 2.1 endpoints: authorize (with Odoo's login and a consent page),
+token, revocation, introspection and registration.
+
+Each handler builds the authlib server for this request and lets it answer;
+the only logic here is the browser side of the authorization endpoint.
+"""
+
+import logging
+
+from authlib.oauth2.rfc6749 import OAuth2Error
+
+from odoo import http
+from odoo.http import request
+
+from ..oauth import digests, metadata, redirects
+from ..oauth import settings as oauth_settings
+from ..oauth.endpoints import TooManyRequestsError
+from ..oauth.server import McpAuthorizationServer
+
+_logger = logging.getLogger(__name__)
+
+# The parameters the consent form carries back to the authorization endpoint.
+AUTHORIZE_PARAMS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "resource",
+)
+USER_GROUP = "mcp_server_odoo.group_mcp_user"
+
+
+def _server():
+    settings = oauth_settings.read(request.env)
+    return McpAuthorizationServer(request.env, request.httprequest, settings)
+
+
+def _frame_guard(response):
+    """The authorization endpoint is never framed (RFC 9700 §4.16, clickjacking)."""
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _error_page(message, status=400):
+    response = request.render(
+        "mcp_server_odoo.oauth_error_page", {"message": message}, status=status
+    )
+    return _frame_guard(response)
+
+
+def _not_configured(exc):
+    _logger.error("MCP OAuth FAIL not configured: %s", exc)
+    return request.make_json_response(
+        {
+            "error": "temporarily_unavailable",
+            "error_description": "The authorization server is not configured.",
+        },
+        status=503,
+        headers=[("Cache-Control", "no-store")],
+    )
+
+
+class OAuthController(http.Controller):
+    @http.route(
+        metadata.AUTHORIZE_PATH,
+        type="http",
+        auth="public",
+        methods=["GET", "POST"],
+        csrf=True,
+        readonly=False,
+        sitemap=False,
+    )
+    def authorize(self, **_params):
+        """RFC 6749 §4.1.1: validate, log the user in, ask, answer with a redirect.
+
+        Until the client and its redirect URI are known good, errors are shown
+        here and never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.11).
+        """
+        try:
+            return self._authorize(_server())
+        except digests.KeyMissing as exc:
+            _not_configured(exc)
+            return _error_page("The authorization server is not configured.", 503)
+
+    def _authorize(self, server):
+        try:
+            grant = server.get_consent_grant(end_user=None)
+        except OAuth2Error as error:
+            if error.redirect_uri:
+                return _frame_guard(server.handle_error_response(None, error))
+            return _error_page(error.get_error_description() or error.error)
+
+        user = request.env.user
+        if user._is_public():
+            return self._login_first()
+        if not user.has_group(USER_GROUP):
+            _logger.info(
+                "MCP OAuth consent DENY uid %s client %s: not an MCP user",
+                user.id,
+                grant.client.client_id,
+            )
+            return _error_page(
+                "Your Odoo user may not authorize MCP applications.", 403
+            )
+        if request.httprequest.method == "GET":
+            return self._consent_page(server, grant, user)
+        return self._decide(server, grant, user)
+
+    def _login_first(self):
+        # Odoo's own login page, then back here with the same query.
+        if request.httprequest.method != "GET":
+            return _error_page(
+                "Your session has expired; start again from the application."
+            )
+        return _frame_guard(
+            request.redirect_query(
+                "/web/login", {"redirect": request.httprequest.full_path}
+            )
+        )
+
+    def _consent_page(self, server, grant, user):
+        payload = grant.request.payload
+        values = {
+            "client_name": grant.client.name,
+            "client_id": grant.client.client_id,
+            "redirect_host": redirects.host_of(grant.redirect_uri),
+            "user": user,
+            "scope": server.scope,
+            "hidden": [
+                (name, payload.data.get(name))
+                for name in AUTHORIZE_PARAMS
+                if payload.data.get(name) is not None
+            ],
+        }
+        return _frame_guard(
+            request.render("mcp_server_odoo.oauth_consent_page", values)
+        )
+
+    def _decide(self, server, grant, user):
+        allowed = request.httprequest.form.get("decision") == "allow"
+        _logger.info(
+            "MCP OAuth consent %s uid %s client %s from %s",
+            "ALLOW" if allowed else "DENY",
+            user.id,
+            grant.client.client_id,
+            request.httprequest.remote_addr,
+        )
+        response = server.create_authorization_response(
+            grant.request, grant_user=user if allowed else None, grant=grant
+        )
+        return _frame_guard(response)
+
+    @http.route(
+        metadata.TOKEN_PATH,
+        type="http",
+        auth="public",
+        methods=["POST", "OPTIONS"],
+        csrf=False,
+        readonly=False,
+        save_session=False,
+        cors="*",
+    )
+    def token(self, **_params):
+        """RFC 6749 §3.2; answers carry Cache-Control: no-store (§5.1)."""
+        return self._endpoint("token", lambda server: server.create_token_response())
+
+    @http.route(
+        metadata.REVOKE_PATH,
+        type="http",
+        auth="public",
+        methods=["POST", "OPTIONS"],
+        csrf=False,
+        readonly=False,
+        save_session=False,
+        cors="*",
+    )
+    def revoke(self, **_params):
+        """RFC 7009 §2."""
+        return self._endpoint(
+            "revocation", lambda server: server.create_endpoint_response("revocation")
+        )
+
+    @http.route(
+        metadata.INTROSPECT_PATH,
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,
+        readonly=False,
+        save_session=False,
+    )
+    def introspect(self, **_params):
+        """RFC 7662 §2."""
+        return self._endpoint(
+            "introspection",
+            lambda server: server.create_endpoint_response("introspection"),
+        )
+
+    @http.route(
+        metadata.REGISTER_PATH,
+        type="http",
+        auth="public",
+        methods=["POST", "OPTIONS"],
+        csrf=False,
+        readonly=False,
+        save_session=False,
+        cors="*",
+    )
+    def register(self, **_params):
+        """RFC 7591 §3."""
+        return self._endpoint(
+            "registration",
+            lambda server: server.create_endpoint_response("client_registration"),
+        )
+
+    def _endpoint(self, name, answer):
+        try:
+            server = _server()
+            # The rate-limit hook (mcp.oauth.client._oauth_throttle): seconds to
+            # wait, per endpoint and address; registration also has its flood cap.
+            # sudo: counters are the addon's bookkeeping; callers are anonymous.
+            wait = (
+                request.env["mcp.oauth.client"]
+                .sudo()
+                ._oauth_throttle(name, request.httprequest.remote_addr)
+            )
+            if wait:
+                _logger.info(
+                    "MCP OAuth %s DENY rate limit from %s",
+                    name,
+                    request.httprequest.remote_addr,
+                )
+                raise TooManyRequestsError(wait)
+            return answer(server)
+        except digests.KeyMissing as exc:
+            return _not_configured(exc)
+        except OAuth2Error as error:
+            # Raised before authlib's own handling (e.g. insecure transport).
+            return server.handle_error_response(None, error)
