@@ -172,8 +172,13 @@ def _run_tool(ctx, item, arguments):
         ctx.error_type, message = _describe_failure(ctx, item, exc)
         return error_result(message)
     ctx.targets = item.audit_targets(arguments, structured)
-    # A dry run reports what would change and changes nothing.
-    ctx.changed = not item.read_only and not arguments.get("dry_run")
+    # A dry run reports what would change and changes nothing; a replayed
+    # idempotent call returns the first result and changes nothing either.
+    ctx.changed = (
+        not item.read_only
+        and not arguments.get("dry_run")
+        and not structured.get("replayed")
+    )
     return as_result(structured)
 
 

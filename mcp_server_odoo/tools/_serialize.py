@@ -6,6 +6,7 @@ access checks apply. The shapes:
 - many2one: ``{"id": int, "display_name": str}`` or null
 - one2many / many2many: list of ids
 - date: ``"YYYY-MM-DD"``; datetime: ISO 8601 in UTC with a ``Z`` suffix
+  (``write_date`` with its microseconds, for optimistic concurrency)
 - float / monetary / integer: numbers; selection: the key
 - binary: base64 text, or ``{"omitted": true, "size": n}`` when over the cap
 - empty values (Odoo's ``False`` on non-boolean fields): null
@@ -15,6 +16,9 @@ import base64
 from datetime import date, datetime
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# write_date keeps its microseconds: it is what update_record compares to refuse
+# overwriting a record changed since the client read it.
+WRITE_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def record_values(model, rows, max_binary):
@@ -39,9 +43,16 @@ def _value(field, value, max_binary):
         return list(value or [])
     if kind == "binary":
         return _binary(value, max_binary)
+    if kind == "datetime" and field.name == "write_date":
+        return write_date_text(value)
     if value is False and kind not in ("integer", "float", "monetary"):
         return None
     return jsonable(value)
+
+
+def write_date_text(value):
+    """A write_date as ISO 8601 in UTC with microseconds, or None."""
+    return value.strftime(WRITE_DATE_FORMAT) if value else None
 
 
 def _binary(value, max_binary):
