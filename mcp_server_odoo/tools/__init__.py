@@ -151,10 +151,26 @@ def to_json(value):
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+class ToolResult(dict):
+    """A structured result that also carries content blocks beyond its JSON text.
+
+    A handler may return one instead of a plain dict, e.g. to hand back a
+    ``resource_link``; everywhere else it behaves as the dict it is.
+    """
+
+    def __init__(self, structured, extra_content=()):
+        super().__init__(structured)
+        self.extra_content = list(extra_content)
+
+
 def as_result(structured):
-    """A successful CallToolResult: the structured value and the same JSON as text."""
+    """A successful CallToolResult: the structured value and the same JSON as text,
+    then the extra content blocks of a :class:`ToolResult`, if any."""
+    extra = getattr(structured, "extra_content", None)
+    if extra is not None:
+        structured = dict(structured)
     return {
-        "content": [{"type": "text", "text": to_json(structured)}],
+        "content": [{"type": "text", "text": to_json(structured)}, *(extra or [])],
         "structuredContent": structured,
         "isError": False,
     }
