@@ -23,7 +23,11 @@ The routes, all asking for the same page of the same search:
   password (Odoo hashes it on every call, as /mcp does);
 - ``web_search_read``: what the web client's list view calls, through call_kw;
   like search_records it also counts the matches and names the many2ones;
-- ``mcp_ping``: ``ping`` on /mcp, the fixed cost of an authenticated message.
+- ``mcp_ping``: ``ping`` on /mcp, the fixed cost of an authenticated message;
+- ``mcp_oauth``: ``tools/call search_records`` with ``"count": false`` (the
+  same work as search_read), an OAuth access token as bearer token. The token
+  comes from the authorization code flow, run over HTTP before the timing:
+  Odoo's login form, the consent page, then /oauth/token with PKCE.
 """
 
 import argparse
@@ -49,6 +53,7 @@ sys.path.insert(0, str(REPO))
 from bench import _dataset  # noqa: E402
 from tests.harness import odoo_server  # noqa: E402
 from tests.harness.client import McpHttpClient  # noqa: E402
+from tests.harness.oauth import REDIRECT_URI, Browser, OAuthApp  # noqa: E402
 
 # Odoo's data directory (filestores, web sessions): a stable one rather than the
 # test run's per-process one, so that a database kept with --keep keeps its files.
@@ -58,7 +63,12 @@ WEB_LOGIN = "mcp_bench"
 # /jsonrpc tries the password before the API key; a user without a password
 # keeps that first check free, so (c) pays for the key alone.
 RPC_LOGIN = "mcp_bench_rpc"
-ROUTES = ("mcp", "call_kw", "jsonrpc", "web_search_read", "mcp_ping")
+ROUTES = ("mcp", "call_kw", "jsonrpc", "web_search_read", "mcp_ping", "mcp_oauth")
+OAUTH_CLIENT_NAME = "mcp_bench OAuth client"
+# The per-user /mcp limit (600 a minute by default) is below what the loop
+# sends; a limit this high keeps the counter's cost in every call but never
+# refuses one.
+BENCH_RATE_LIMIT = "1000000"
 MODEL = "res.partner"
 DOMAIN = [
     ["is_company", "=", False],
@@ -170,11 +180,17 @@ def prepare_data(registry, partners):
         env = api.Environment(cr, SUPERUSER_ID, {})
         # /mcp refuses Odoo API keys unless the administrator allows them.
         env["ir.config_parameter"].set_param("mcp_server_odoo.accept_api_keys", "True")
+        for key in ("rate_limit_calls", "rate_limit_ip_calls"):
+            env["ir.config_parameter"].set_param(
+                f"mcp_server_odoo.{key}", BENCH_RATE_LIMIT
+            )
         started = time.perf_counter()
         created = _dataset.load_partners(env, partners)
         loaded_in = time.perf_counter() - started
         web_user = _dataset.ensure_user(env, WEB_LOGIN, password=password)
         rpc_user = _dataset.ensure_user(env, RPC_LOGIN)
+        # Consent needs the MCP User group; it changes nothing the search sees.
+        web_user.groups_id = [(4, env.ref("mcp_server_odoo.group_mcp_user").id)]
         credentials = {
             "web_login": WEB_LOGIN,
             "web_password": password,
@@ -182,9 +198,26 @@ def prepare_data(registry, partners):
             "web_uid": web_user.id,
             "rpc_uid": rpc_user.id,
             "rpc_key": _dataset.fresh_api_key(env, rpc_user),
+            "oauth_client_id": oauth_client(env),
         }
         env.flush_all()
     return credentials, {"created": created, "seconds": round(loaded_in, 1)}
+
+
+def oauth_client(env):
+    """The client_id of a public client (PKCE, no secret) for the bench."""
+    clients = env["mcp.oauth.client"].with_context(active_test=False)
+    client = clients.search([("name", "=", OAUTH_CLIENT_NAME)], limit=1)
+    if not client:
+        client = clients.create(
+            {
+                "name": OAUTH_CLIENT_NAME,
+                "auth_method": "none",
+                "redirect_uris": REDIRECT_URI,
+            }
+        )
+    client.active = True
+    return client.client_id
 
 
 # -- cost of the credential checks, in this process ------------------------------
@@ -297,6 +330,30 @@ def mcp_route(url, key, limit):
         # The same authenticated round trip without a tool: the fixed cost of /mcp.
         Route("mcp_ping", client.url, ping, client.headers(), client.session, _no_rows),
     ]
+
+
+def oauth_access_token(url, credentials):
+    """An access token of the web user, from the authorization code flow.
+
+    Over HTTP as a person and a client would: Odoo's login form, the consent
+    page (Allow), the redirect's code, then /oauth/token with the PKCE verifier.
+    """
+    browser = Browser(url).login(credentials["web_login"], credentials["web_password"])
+    app = OAuthApp(url, credentials["oauth_client_id"])
+    tokens = app.tokens_for(browser)
+    return tokens["access_token"]
+
+
+def mcp_oauth_route(url, credentials, limit):
+    client = McpHttpClient(url, oauth_access_token(url, credentials))
+    client.initialize()
+    # Without the count, search_records does what search_read does.
+    arguments = {**query(limit), "count": False}
+    body = client.message(
+        "tools/call", {"name": "search_records", "arguments": arguments}
+    )
+    headers = {**client.headers(), **client.routing_headers(body)}
+    return Route("mcp_oauth", client.url, body, headers, client.session, _mcp_rows)
 
 
 def web_session(url, database, credentials):
@@ -428,6 +485,10 @@ def ratios(stats, hashing):
             stats["mcp"]["p50_ms"] / stats["web_search_read"]["p50_ms"], 2
         ),
         "mcp_ping_over_call_kw_p50": round(stats["mcp_ping"]["p50_ms"] / base, 2),
+        "mcp_oauth_over_call_kw_p50": round(stats["mcp_oauth"]["p50_ms"] / base, 2),
+        "mcp_oauth_over_mcp_p50": round(
+            stats["mcp_oauth"]["p50_ms"] / stats["mcp"]["p50_ms"], 2
+        ),
     }
 
 
@@ -536,6 +597,7 @@ def measure(args, name, log_dir, stamp):
             *mcp_route(server.url, credentials["mcp_key"], args.limit),
             *call_kw_routes(server.url, name, credentials, args.limit),
             jsonrpc_route(server.url, name, credentials, args.limit),
+            mcp_oauth_route(server.url, credentials, args.limit),
         ]
         rows = check_same_records(routes)
         run_interleaved(routes, args.warmup, args.max_seconds)

@@ -51,7 +51,15 @@ def _spans(exporter):
 
 def test_chain_runs_tracing_then_authentication_then_dispatch(odoo_env):
     chain, _tools = odoo_env["mcp.server"]._mcp_assembled()
-    assert chain.names == ["tracing", "authentication", "dispatch"]
+    assert chain.names == [
+        "tracing",
+        "audit",
+        "rate_limit_ip",
+        "authentication",
+        "rate_limit",
+        "policy",
+        "dispatch",
+    ]
 
 
 def test_a_tool_call_makes_one_server_span_named_after_the_tool(
@@ -79,7 +87,12 @@ def test_a_tool_call_makes_one_server_span_named_after_the_tool(
     # Each inner step has its span, all in the message's trace.
     for name in ("mcp.authentication", "mcp.dispatch"):
         assert spans[name].context.trace_id == server.context.trace_id
-    assert spans["mcp.authentication"].parent.span_id == server.context.span_id
+    # Steps nest in chain order, the outermost inner step under the SERVER span.
+    by_id = {span.context.span_id: span for span in spans.values()}
+    ancestor = spans["mcp.authentication"]
+    while ancestor.parent is not None and ancestor.kind is not SpanKind.SERVER:
+        ancestor = by_id[ancestor.parent.span_id]
+    assert ancestor is server
 
 
 def test_spans_never_carry_arguments_or_results(mcp, odoo_env, span_exporter):
@@ -202,6 +215,15 @@ def test_another_addon_can_add_a_step_and_a_tool_family(odoo_env):
         )
     ]
     chain = Chain(steps)
-    assert chain.names == ["tracing", "authentication", "probe", "dispatch"]
+    assert chain.names == [
+        "tracing",
+        "audit",
+        "rate_limit_ip",
+        "authentication",
+        "rate_limit",
+        "probe",
+        "policy",
+        "dispatch",
+    ]
     registry = ToolRegistry([*server._mcp_tool_families(), [echo]])
     assert "echo" in registry and "search_records" in registry

@@ -65,17 +65,36 @@ def test_stateless_tools_list_carries_cache_hints_and_result_type(mcp_client):
     }
 
 
-def test_stateless_ping_and_initialize_are_unknown_methods_with_404(mcp_client):
-    for method in ("ping", "initialize"):
-        body = mcp_client.message(method, version=MODERN)
-        if method == "initialize":
-            # initialize always selects handshake semantics; only ping is unknown.
-            continue
-        response = mcp_client.post(
-            body, version=MODERN, extra=mcp_client.routing_headers(body, MODERN)
-        )
-        assert response.status_code == 404
-        assert response.json()["error"]["code"] == -32601
+@pytest.mark.parametrize("method", ["ping", "initialize", "logging/setLevel"])
+def test_stateless_methods_removed_in_2026_are_unknown_with_404(mcp_client, method):
+    body = mcp_client.message(method, version=MODERN)
+    response = mcp_client.post(
+        body, version=MODERN, extra=mcp_client.routing_headers(body, MODERN)
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == -32601
+
+
+def test_stateless_request_without_meta_version_is_invalid_params(mcp_client):
+    body = mcp_client.message("server/discover", version=MODERN)
+    del body["params"]["_meta"]
+    response = mcp_client.post(
+        body, version=MODERN, extra={"Mcp-Method": "server/discover"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == -32602
+
+
+def test_header_values_are_compared_without_surrounding_whitespace(mcp_client):
+    body = mcp_client.message(
+        "tools/call", {"name": "list_models", "arguments": {"limit": 1}}, version=MODERN
+    )
+    response = mcp_client.post(
+        body,
+        version=MODERN,
+        extra={"Mcp-Method": "tools/call", "Mcp-Name": "list_models  "},
+    )
+    assert response.status_code == 200, response.text
 
 
 def test_unknown_method_in_legacy_versions_is_a_jsonrpc_error(mcp_client):
@@ -194,16 +213,26 @@ def test_a_forged_cursor_is_invalid_params(mcp_client):
 
 
 def test_tool_definitions_carry_schemas_and_honest_annotations(mcp_client):
-    for tool in mcp_client.list_tools():
+    tools = {tool["name"]: tool for tool in mcp_client.list_tools()}
+    for tool in tools.values():
         assert tool["inputSchema"]["type"] == "object"
         assert tool["inputSchema"]["$schema"].endswith("2020-12/schema")
         assert tool["outputSchema"]["type"] == "object"
-        annotations = tool["annotations"]
-        assert annotations["openWorldHint"] is False
-        # Every tool of this issue only reads.
-        assert annotations["readOnlyHint"] is True
-        assert annotations["destructiveHint"] is False
+        assert tool["annotations"]["openWorldHint"] is False
         assert tool["title"] and tool["description"]
+    # (readOnlyHint, destructiveHint) as the tools really behave.
+    expected = {
+        "search_records": (True, False),
+        "get_record": (True, False),
+        "create_record": (False, False),
+        "update_record": (False, True),
+        "delete_record": (False, True),
+        "batch_delete": (False, True),
+    }
+    for name, (read_only, destructive) in expected.items():
+        annotations = tools[name]["annotations"]
+        assert annotations["readOnlyHint"] is read_only, name
+        assert annotations["destructiveHint"] is destructive, name
 
 
 def test_tool_results_carry_structured_content_and_the_same_json_as_text(mcp_client):

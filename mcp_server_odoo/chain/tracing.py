@@ -15,6 +15,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ..protocol.errors import McpError
+from .redaction import mask_optional
 
 TRACER_NAME = "odoo.addons.mcp_server_odoo"
 
@@ -38,9 +39,16 @@ def _parent_context(ctx):
     return propagate.extract(carrier) if carrier else otel_context.Context()
 
 
+def _names(ctx):
+    # Method and tool names come from the client, unknown ones too: masked like
+    # the audit log masks them, so that a name cannot carry a secret to a span.
+    return mask_optional(ctx.method), mask_optional(ctx.target)
+
+
 def _attributes(ctx):
+    method, target = _names(ctx)
     attributes = {
-        "mcp.method.name": ctx.method,
+        "mcp.method.name": method,
         "mcp.protocol.version": ctx.protocol_version,
         "jsonrpc.protocol.version": "2.0",
         "network.transport": "tcp",
@@ -50,8 +58,8 @@ def _attributes(ctx):
         attributes["jsonrpc.request.id"] = str(ctx.message.id)
     if ctx.remote_addr:
         attributes["client.address"] = ctx.remote_addr
-    if ctx.target:
-        attributes["gen_ai.tool.name"] = ctx.target
+    if target:
+        attributes["gen_ai.tool.name"] = target
         attributes["gen_ai.operation.name"] = "execute_tool"
     return attributes
 
@@ -62,7 +70,8 @@ def _mark_error(span, error_type, description=None):
 
 
 def tracing(ctx, call_next):
-    name = f"{ctx.method} {ctx.target}" if ctx.target else ctx.method
+    method, target = _names(ctx)
+    name = f"{method} {target}" if target else method
     with tracer().start_as_current_span(
         name,
         context=_parent_context(ctx),

@@ -1,1 +1,1 @@
-from . import mcp
+from . import audit_export, export, mcp, oauth, well_known

@@ -1,1 +1,16 @@
-from . import ir_http, mcp_server, res_config_settings
+from . import (
+    ir_http,
+    mcp_audit,
+    mcp_export,
+    mcp_idempotency,
+    mcp_policy,
+    mcp_rate_limit,
+    mcp_server,
+    oauth_client,
+    oauth_code,
+    oauth_grant,
+    oauth_rate_limit,
+    oauth_token,
+    res_config_settings,
+    res_users,
+)

@@ -11,14 +11,21 @@ from dataclasses import dataclass
 from odoo import api, models
 from odoo.modules.module import get_manifest
 
+from .. import telemetry
 from ..chain import Chain, Context, Step
+from ..chain.audit import audit
 from ..chain.authentication import authentication
 from ..chain.dispatch import dispatch_step
+from ..chain.policy import policy
+from ..chain.rate_limit import rate_limit, rate_limit_ip
 from ..chain.tracing import traced_step, tracing
 from ..protocol.transport import TransportSettings, normalize_origins
 from ..tools import ToolRegistry
+from ..tools import analytics as analytics_tools
+from ..tools import export as export_tools
 from ..tools import models as model_tools
 from ..tools import records as record_tools
+from ..tools import writes as write_tools
 
 _logger = logging.getLogger(__name__)
 
@@ -51,24 +58,36 @@ class McpServer(models.AbstractModel):
     def _mcp_chain_steps(self):
         """Chain steps as :class:`Step` records; extend with ``super() + [...]``.
 
-        Sequences: tracing 10, audit 20, authentication 30, rate limit 40,
+        Sequences: tracing 10, audit 20, rate limit per address 25,
+        authentication 30, rate limit 40,
         policy 50, dispatch 100.
         """
         return [
             Step("tracing", 10, tracing),
+            Step("audit", 20, audit),
+            Step("rate_limit_ip", 25, rate_limit_ip),
             Step("authentication", 30, authentication),
+            Step("rate_limit", 40, rate_limit),
+            Step("policy", 50, policy),
             Step("dispatch", 100, dispatch_step),
         ]
 
     @api.model
     def _mcp_tool_families(self):
         """Lists of :class:`~..tools.Tool`; extend with ``super() + [MY_TOOLS]``."""
-        return [model_tools.TOOLS, record_tools.TOOLS]
+        return [
+            model_tools.TOOLS,
+            record_tools.TOOLS,
+            write_tools.TOOLS,
+            analytics_tools.TOOLS,
+            export_tools.TOOLS,
+        ]
 
     # -- assembly -----------------------------------------------------------------
 
     def _register_hook(self):
         super()._register_hook()
+        telemetry.setup()
         self._mcp_assembled()
 
     @api.model

@@ -12,6 +12,12 @@ from . import odoo_server
 from .client import McpHttpClient
 
 _state = {}
+RATE_LIMIT_PARAMETERS = (
+    "mcp_server_odoo.rate_limit_calls",
+    "mcp_server_odoo.rate_limit_ip_calls",
+    "mcp_server_odoo.rate_limit_ip_failures",
+    "mcp_server_odoo.rate_limit_oauth_calls",
+)
 
 
 def configure_odoo():
@@ -43,6 +49,11 @@ def template_db(run_dir):
     # which /mcp refuses by default once OAuth is in place; OAuth tests get
     # their tokens from the oauth fixtures and switch this off where it matters.
     odoo_server.set_parameter(name, "mcp_server_odoo.accept_api_keys", "True")
+    # The whole suite calls from 127.0.0.1 as a few users, failed
+    # authentications included; rate limits are switched off here and on again
+    # by the tests that prove them (tests/test_rate_limit.py, security_tests).
+    for key in RATE_LIMIT_PARAMETERS:
+        odoo_server.set_parameter(name, key, "0")
     yield name
     odoo_server.drop_database(name)
     odoo_server.remove_config_file()
@@ -222,4 +233,10 @@ def pytest_configure(config):
 
 
 # OAuth flows and their fixtures (oauth_user, oauth_app, browser_for, ...).
-from .oauth import browser_for, oauth_app, oauth_token_for, oauth_user  # noqa: E402, F401
+from .oauth import (  # noqa: E402, F401
+    browser_for,
+    oauth_app,
+    oauth_setting,
+    oauth_token_for,
+    oauth_user,
+)

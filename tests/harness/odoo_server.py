@@ -49,13 +49,18 @@ def config_file():
     """
     path = Path(tempfile.gettempdir()) / f"{PREFIX}{os.getpid()}.conf"
     if not path.exists():
-        path.write_text(f"[options]\nmcp_oauth_hmac_key = {secrets.token_urlsafe(48)}\n")
+        path.write_text(
+            f"[options]\nmcp_oauth_hmac_key = {secrets.token_urlsafe(48)}\n"
+            f"mcp_audit_key = {secrets.token_urlsafe(48)}\n"
+        )
         path.chmod(0o600)
     return path
 
 
 def remove_config_file():
-    (Path(tempfile.gettempdir()) / f"{PREFIX}{os.getpid()}.conf").unlink(missing_ok=True)
+    (Path(tempfile.gettempdir()) / f"{PREFIX}{os.getpid()}.conf").unlink(
+        missing_ok=True
+    )
 
 
 def set_parameter(database, key, value):
@@ -215,7 +220,8 @@ class OdooServer:
             try:
                 if requests.get(f"{self.url}/web/health", timeout=2).ok:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Refused while starting, or busy loading the registry.
                 pass
             time.sleep(0.3)
         self.stop()
