@@ -138,6 +138,12 @@ def _meta_version(message):
 
 def _check_modern_headers(message, header_version, headers):
     meta_version = _meta_version(message)
+    if meta_version is None:
+        raise errors.invalid_params(
+            f"params._meta[{versions.META_PROTOCOL_VERSION!r}] is required by "
+            f"protocol {header_version}",
+            status=400,
+        )
     if meta_version != header_version:
         raise errors.header_mismatch(
             f"MCP-Protocol-Version header {header_version!r} does not match "
@@ -175,8 +181,13 @@ def _check_modern_headers(message, header_version, headers):
 
 def _version_of(message, headers):
     header_version = headers.get("mcp-protocol-version")
-    if message.method == "initialize":
-        # Handshake semantics whatever the header says; negotiated in the handler.
+    modern_request = (
+        header_version in versions.MODERN_VERSIONS
+        or _meta_version(message) in versions.MODERN_VERSIONS
+    )
+    if message.method == "initialize" and not modern_request:
+        # A legacy handshake: negotiated in the handler. (Under a modern
+        # revision initialize does not exist and dispatch answers 404.)
         return versions.negotiate_initialize(message.params.get("protocolVersion"))
     if header_version is None:
         if _meta_version(message) in versions.MODERN_VERSIONS:
@@ -196,7 +207,12 @@ def _version_of(message, headers):
 
 
 def accept(body, headers):
-    """Parse the body and settle its protocol version; headers are lower-cased."""
+    """Parse the body and settle its protocol version.
+
+    ``headers`` maps lower-cased names to values; surrounding whitespace of a
+    value is not part of it (RFC 9110 §5.5).
+    """
+    headers = {name: value.strip() for name, value in headers.items()}
     message = parse_body(body)
     try:
         version = _version_of(message, headers)
