@@ -84,10 +84,10 @@ def main():
         "--addons-path",
         f"{ODOO_SRC / 'odoo' / 'addons'},{REPO}",
         *pg_options(),
+        # -d alone serves exactly this database; a --db-filter would make Odoo
+        # list PostgreSQL's databases on every request without a session.
         "-d",
         args.db,
-        "--db-filter",
-        f"^{args.db}$",
     ]
     action = "-u" if database_exists(args.db) else "-i"
     print(

@@ -10,7 +10,9 @@ one result) runs through:
   this working tree are skipped);
 - ``full``: every step, tracing included, as ``mcp.server`` assembles it.
 
-Tracing is on: an SDK tracer provider with a batch processor whose exporter
+The credential is what ``ir.http`` hands over for an OAuth access token (the
+default; its check has read the user's login already). Tracing is on: an SDK
+tracer provider with a batch processor whose exporter
 drops the spans. Rate limits are on (PostgreSQL counters, limits too high to
 refuse) and so is a casbin policy (the four examples of policies/ together).
 Each sample runs in a fresh cursor, rolled back afterwards; the variants are
@@ -88,7 +90,7 @@ def _prepare(registry):
                 }
             )
         )
-        return user.id
+        return user.id, user.login
 
 
 def _chains(server):
@@ -116,7 +118,7 @@ def _chains(server):
     return variants
 
 
-def _sample(registry, uid, chain, body, bind_env):
+def _sample(registry, uid, login, chain, body, bind_env):
     from odoo import api  # noqa: PLC0415
 
     from odoo.addons.mcp_server_odoo.chain import AuthResult, Context  # noqa: PLC0415
@@ -129,7 +131,15 @@ def _sample(registry, uid, chain, body, bind_env):
         ctx = Context(
             message=accepted.message,
             protocol_version=accepted.protocol_version,
-            auth=AuthResult(uid=uid, kind="api_key"),
+            # What ir.http's OAuth check hands over (the default credential):
+            # the token check has read the login already.
+            auth=AuthResult(
+                uid=uid,
+                login=login,
+                kind="oauth",
+                client="mcpc_bench",
+                token_family="1",
+            ),
             cr=cr,
             remote_addr="127.0.0.1",
             tools=server._mcp_assembled()[1],
@@ -161,7 +171,7 @@ def main():
 
     registry = odoo.modules.registry.Registry(name)
     _install_tracing()
-    uid = _prepare(registry)
+    uid, login = _prepare(registry)
     with registry.cursor() as cr:
         variants = _chains(odoo.api.Environment(cr, uid, {})["mcp.server"])
     body = json.dumps(
@@ -177,7 +187,9 @@ def main():
         order = list(variants.items())
         shift = round_number % len(order)
         for key, chain in order[shift:] + order[:shift]:
-            elapsed = _sample(registry, uid, chain, body, bind_env=key == "dispatch")
+            elapsed = _sample(
+                registry, uid, login, chain, body, bind_env=key == "dispatch"
+            )
             if round_number >= options.warmup:
                 samples[key].append(elapsed)
 

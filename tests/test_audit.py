@@ -90,6 +90,28 @@ def test_a_successful_read_leaves_one_event_with_names_and_no_values(mcp, odoo_e
     assert "res.partner" not in event["arguments"]
 
 
+def test_the_actor_s_login_is_kept_even_when_it_is_an_email(mcp, odoo_env):
+    # Regression: logins went through the value masking and every e-mail login
+    # was stored as "[REDACTED:email]", hiding who acted from Audit Readers.
+    user = odoo_env["res.users"].create(
+        {"name": "Audited", "login": "audited.person@example.com"}
+    )
+    ctx, result = mcp(_call("list_models", {}), uid=user.id)
+    assert result["isError"] is False
+    event = _event(odoo_env, ctx.trace_id)
+    assert event["user_login"] == "audited.person@example.com"
+
+
+def test_the_login_the_oauth_check_read_is_used_as_it_was_read(odoo_env):
+    # The token check joins res_users already; its login is used, not re-read.
+    admin = odoo_env.ref("base.user_admin")
+    auth = AuthResult(uid=admin.id, kind="oauth", login="login\nforged line")
+    ctx, _result = odoo_env["mcp.server"]._mcp_handle(
+        _accepted(_call("list_models", {})), auth, remote_addr="127.0.0.9"
+    )
+    assert _event(odoo_env, ctx.trace_id)["user_login"] == "login\\nforged line"
+
+
 def test_an_unauthenticated_message_is_recorded_without_a_user(mcp, odoo_env):
     with pytest.raises(McpError) as refused:
         mcp({"jsonrpc": "2.0", "id": 7, "method": "tools/list"}, error="bad token")

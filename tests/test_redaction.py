@@ -139,6 +139,37 @@ def test_shapes_are_bounded_in_depth_and_width():
     assert shape["more_keys"] == 7
 
 
+def _digests(node, value, found):
+    """(digest in the shape, digest computed directly) for every described node."""
+    if "digest" in node:
+        found.append((node["digest"], redaction.digest(value, KEY)))
+    for name, child in (node.get("keys") or {}).items():
+        original = next(k for k in value if redaction.mask_text(k) == name)
+        _digests(child, value[original], found)
+    return found
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"records": [{"id": 1, "name": "Zoë"}], "count": 1, "next": None},
+        {"a": {"b": {"c": {"d": {"e": {"f": "deep"}}}}}, "z": [1, 2.5, "x"]},
+        {f"k{i}": {"v": i, "w": [i]} for i in range(redaction.MAX_KEYS + 3)},
+        {"é": "ünïcode \u2028 line", "tab\tkey": {"": ""}, "n": -0.0},
+        {2: "two", 10: {"x": 1}, 1: None},
+        [{"nested": {"in": "an array"}}],
+        "plain string",
+    ],
+)
+def test_every_digest_of_a_shape_is_the_digest_of_its_value(value):
+    # The shape builds its canonical JSON bottom-up (one serialisation for the
+    # whole result); each node's digest must still equal digest(value).
+    pairs = _digests(redaction.shape(value, key=KEY), value, [])
+    assert pairs
+    for in_shape, direct in pairs:
+        assert in_shape == direct
+
+
 def test_looks_random_spares_identifiers_and_catches_keys():
     assert not redaction.looks_random("account_analytic_distribution_model")
     assert not redaction.looks_random("x_studio_customer_reference_2024")

@@ -49,6 +49,7 @@ from cryptography.hazmat.backends import default_backend
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from ..autocommit import AutocommitConnections
 from ..protocol import errors
 from . import redaction
 
@@ -168,12 +169,21 @@ def _outcome(ctx, exc):
     return OUTCOME_BY_ERROR_TYPE.get(ctx.error_type, "tool_error"), ctx.error_type
 
 
-def _login(cr, uid):
-    if uid is None:
+def _login(ctx):
+    """The caller's login now: the actor an Audit Reader looks for.
+
+    Kept as it is (control characters neutralised), not masked like the
+    values of a message: it is who acted, which the log exists to name.
+    """
+    auth = ctx.auth
+    if auth.uid is None:
         return None
-    cr.execute("SELECT login FROM res_users WHERE id = %s", [uid])
-    row = cr.fetchone()
-    return redaction.mask_text(row[0]) if row else None
+    login = auth.login
+    if login is None:
+        ctx.cr.execute("SELECT login FROM res_users WHERE id = %s", [auth.uid])
+        row = ctx.cr.fetchone()
+        login = row[0] if row else None
+    return None if login is None else redaction.neutralise_text(login)
 
 
 def _arguments(ctx):
@@ -255,6 +265,17 @@ def append(cr, values):
     return cr.fetchone()
 
 
+# One statement, committed by itself: the trigger's head lock lasts only as
+# long as the INSERT (see autocommit.py).
+AUDIT_CONNECTIONS = AutocommitConnections(
+    "audit",
+    session_sql=(
+        "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED",
+        f"SET lock_timeout = '{LOCK_TIMEOUT}'",
+    ),
+)
+
+
 @contextmanager
 def own_cursor(dbname):
     """A new cursor in READ COMMITTED, committed on success."""
@@ -266,9 +287,11 @@ def own_cursor(dbname):
 
 
 def append_committed(dbname, values):
-    """Append through a cursor of its own, committed before returning."""
-    with own_cursor(dbname) as cr:
-        return append(cr, values)
+    """Append in a transaction of its own, committed before returning."""
+    rows = AUDIT_CONNECTIONS.execute(
+        dbname, INSERT_SQL, [values.get(column) for column in COLUMNS]
+    )
+    return rows[0]
 
 
 def stage(cr, values):
@@ -311,9 +334,7 @@ def chain_pending(dbname):
 def _record(ctx, *, result=None, exc=None):
     in_transaction = exc is None and ctx.changed and ctx.error_type is None
     try:
-        values = event_values(
-            ctx, result=result, exc=exc, login=_login(ctx.cr, ctx.auth.uid)
-        )
+        values = event_values(ctx, result=result, exc=exc, login=_login(ctx))
         if in_transaction:
             stage(ctx.cr, values)
         else:
@@ -334,7 +355,7 @@ def _record_failure(ctx):
     """After a failed in-transaction write: say so through a cursor of its own."""
     try:
         ctx.cr.rollback()
-        values = event_values(ctx, login=_login(ctx.cr, ctx.auth.uid))
+        values = event_values(ctx, login=_login(ctx))
         values.update(outcome="internal_error", error_type="audit_write_failed")
         values["changed"] = False
         append_committed(ctx.cr.dbname, values)

@@ -13,9 +13,11 @@ class AuthResult:
     then ``None`` (nothing sent) or a short public reason (sent but refused).
     ``kind`` names the credential ("api_key" or "oauth"); ``client`` and
     ``token_family`` identify an OAuth client and grant, never the token.
+    ``login`` is the user's login when the check read it anyway (OAuth).
     """
 
     uid: int | None = None
+    login: str | None = None
     kind: str | None = None
     error: str | None = None
     client: str | None = None

@@ -130,16 +130,22 @@ def _neutralise(match):
     return _CONTROL_NAMES.get(char, f"\\x{ord(char):02x}")
 
 
+def neutralise_text(value):
+    """``value`` as one printable line of at most :data:`MAX_TEXT` characters."""
+    text = value if isinstance(value, str) else str(value)
+    text = _CONTROL.sub(_neutralise, text)
+    if len(text) > MAX_TEXT:
+        text = text[: MAX_TEXT - 1] + "…"
+    return text
+
+
 def mask_text(value):
     """``value`` as a string fit to store: secrets and personal data masked."""
     text = value if isinstance(value, str) else str(value)
     for kind, pattern in _PATTERNS:
         text = pattern.sub(f"[REDACTED:{kind}]", text)
     text = _TOKEN_RUN.sub(_mask_random, text)
-    text = _CONTROL.sub(_neutralise, text)
-    if len(text) > MAX_TEXT:
-        text = text[: MAX_TEXT - 1] + "…"
-    return text
+    return neutralise_text(text)
 
 
 def mask_optional(value):
@@ -155,9 +161,13 @@ def canonical_json(value):
 
 def digest(value, key):
     """Keyed digest of a value, or None without a key."""
+    return _digest_text(canonical_json(value), key)
+
+
+def _digest_text(canonical, key):
     if not key:
         return None
-    data = canonical_json(value).encode("utf-8", "surrogatepass")
+    data = canonical.encode("utf-8", "surrogatepass")
     return hmac.new(key, data, hashlib.sha256).hexdigest()[:DIGEST_CHARS]
 
 
@@ -181,25 +191,52 @@ def _type_name(value):
 
 def shape(value, *, key=None, depth=0):
     """The redacted description of ``value``: type, size, digest, nested names."""
+    return _shape(value, key, depth)[0]
+
+
+def _shape(value, key, depth):
+    """``(shape, canonical JSON of value)``.
+
+    An object described key by key builds its canonical JSON from its
+    children's, so that a result is serialised once for all the digests of
+    its nodes, not once per level; the text is the one :func:`canonical_json`
+    gives, so every digest equals :func:`digest` of its value.
+    """
     kind = _type_name(value)
     node = {"type": kind}
     if kind in ("string", "array", "object"):
         node["size"] = len(value)
+    if kind == "object" and value and depth < MAX_DEPTH:
+        canonical = _describe_object(node, value, key, depth)
+    else:
+        canonical = canonical_json(value)
+        if kind == "array" and value and depth < MAX_DEPTH:
+            node["items"] = sorted({_type_name(item) for item in value})
     if kind in ("string", "array", "object", "other"):
-        node["digest"] = digest(value, key)
-    if kind == "object" and value:
-        if depth >= MAX_DEPTH:
-            return node
-        names = sorted(value, key=str)
-        node["keys"] = {
-            mask_text(name): shape(value[name], key=key, depth=depth + 1)
-            for name in names[:MAX_KEYS]
-        }
-        if len(names) > MAX_KEYS:
-            node["more_keys"] = len(names) - MAX_KEYS
-    elif kind == "array" and value and depth < MAX_DEPTH:
-        node["items"] = sorted({_type_name(item) for item in value})
-    return node
+        node["digest"] = _digest_text(canonical, key)
+    return node, canonical
+
+
+def _describe_object(node, value, key, depth):
+    """Fill ``node["keys"]``; the canonical JSON of ``value``."""
+    names = sorted(value, key=str)
+    # With keys other than strings (a tool's int-keyed dict), JSON's own key
+    # conversion and order decide: serialise the whole object instead.
+    composed = all(isinstance(name, str) for name in names)
+    described, parts = {}, []
+    for position, name in enumerate(names):
+        if position < MAX_KEYS:
+            child, text = _shape(value[name], key, depth + 1)
+            described[mask_text(name)] = child
+        elif composed:
+            text = canonical_json(value[name])
+        else:
+            break
+        parts.append(f"{canonical_json(name)}:{text}")
+    node["keys"] = described
+    if len(names) > MAX_KEYS:
+        node["more_keys"] = len(names) - MAX_KEYS
+    return "{" + ",".join(parts) + "}" if composed else canonical_json(value)
 
 
 def shape_json(value, *, key=None):

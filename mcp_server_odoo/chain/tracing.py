@@ -20,10 +20,19 @@ from .redaction import mask_optional
 TRACER_NAME = "odoo.addons.mcp_server_odoo"
 
 
+_tracer = [(None, None)]  # (provider, its tracer), replaced as one tuple
+
+
 def tracer():
-    # Looked up per call so that a provider installed later (tests, an OTLP
-    # exporter configured at start-up) is honoured.
-    return trace.get_tracer(TRACER_NAME)
+    # Kept per provider, so that a provider installed later (tests, an OTLP
+    # exporter configured at start-up) is honoured, without asking the
+    # provider for a new tracer on each of a message's spans.
+    provider = trace.get_tracer_provider()
+    known, cached = _tracer[0]
+    if known is not provider:
+        cached = provider.get_tracer(TRACER_NAME)
+        _tracer[0] = (provider, cached)
+    return cached
 
 
 def _parent_context(ctx):

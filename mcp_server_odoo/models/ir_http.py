@@ -34,7 +34,12 @@ class IrHttp(models.AbstractModel):
     @classmethod
     def _auth_method_mcp(cls):
         # The browser session plays no part on /mcp: only the header counts.
-        request.env = api.Environment(request.env.cr, None, {})
+        # The language is the one Odoo gives any request without a session
+        # (Accept-Language, else en_US), so that ir.http's get_lang() needs no
+        # query; tools run with their user's own language (authentication).
+        request.env = api.Environment(
+            request.env.cr, None, {"lang": request.default_lang()}
+        )
         request.mcp_auth = cls._mcp_check_bearer(request.httprequest.headers)
 
     @classmethod
@@ -82,6 +87,7 @@ class IrHttp(models.AbstractModel):
             return AuthResult(error=check.error)
         return AuthResult(
             uid=check.uid,
+            login=check.login,
             kind="oauth",
             client=check.client_id,
             token_family=str(check.grant_id),

@@ -5,24 +5,22 @@ ORM: they are bookkeeping, worthless after a crash, and an UNLOGGED write
 commits without waiting for the WAL. Each hit is one ``INSERT ... ON CONFLICT
 DO UPDATE ... RETURNING`` on a cursor of its own, committed at once, so that a
 request that is refused or fails afterwards still counts. That cursor is an
-autocommit connection of this module (``CounterConnections``), outside Odoo's
-pool, so that a hit costs one round trip. With
+autocommit connection of the addon (``autocommit.py``), outside Odoo's pool,
+so that a hit costs one round trip. With
 ``mcp_rate_limit_redis_url`` in the Odoo configuration file the same windows
 are kept in Redis through the ``limits`` library instead.
 """
 
-import contextlib
 import logging
 import math
-import os
 import threading
 import time
 from dataclasses import dataclass
 
-import psycopg2
-
-from odoo import api, models, sql_db, tools
+from odoo import api, models, tools
 from odoo.tools import config
+
+from ..autocommit import AutocommitConnections
 
 _logger = logging.getLogger(__name__)
 
@@ -103,57 +101,7 @@ class RedisCounters:
         return allowed, retry_after
 
 
-class CounterConnections:
-    """Autocommit connections for the counters, kept per database and process.
-
-    A hit is one statement that commits by itself: one round trip, where a
-    cursor of Odoo's pool costs a reset, a BEGIN and a COMMIT besides. Each
-    connection is used by one request at a time; a forked worker never uses
-    its parent's.
-    """
-
-    MAX_IDLE = 4
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
-        self._idle = {}
-
-    def _take(self, dbname):
-        with self._lock:
-            if self._pid != os.getpid():
-                self._pid, self._idle = os.getpid(), {}
-            idle = self._idle.setdefault(dbname, [])
-            return idle.pop() if idle else None
-
-    def _give_back(self, dbname, cnx):
-        with self._lock:
-            idle = self._idle.setdefault(dbname, [])
-            if self._pid == os.getpid() and len(idle) < self.MAX_IDLE:
-                idle.append(cnx)
-                return
-        cnx.close()
-
-    @contextlib.contextmanager
-    def connection(self, dbname):
-        cnx = self._take(dbname)
-        if cnx is not None and cnx.closed:
-            cnx = None
-        if cnx is None:
-            _name, info = sql_db.connection_info_for(dbname)
-            cnx = psycopg2.connect(**info)
-            # READ COMMITTED, autocommit: concurrent upserts of one counter
-            # wait for each other and add up.
-            cnx.autocommit = True
-        try:
-            yield cnx
-        except Exception:
-            cnx.close()
-            raise
-        self._give_back(dbname, cnx)
-
-
-COUNTER_CONNECTIONS = CounterConnections()
+COUNTER_CONNECTIONS = AutocommitConnections("rate-limit")
 
 
 class McpRateLimit(models.AbstractModel):
@@ -232,12 +180,10 @@ class McpRateLimit(models.AbstractModel):
 
     def _hit_postgresql(self, hits):
         buckets, limits, windows = (list(column) for column in zip(*hits, strict=True))
-        with COUNTER_CONNECTIONS.connection(self.env.cr.dbname) as cnx:
-            with cnx.cursor() as cr:
-                cr.execute(HIT_QUERY, [buckets, limits, windows])
-                counted = {
-                    bucket: (count, left) for bucket, count, left in cr.fetchall()
-                }
+        rows = COUNTER_CONNECTIONS.execute(
+            self.env.cr.dbname, HIT_QUERY, [buckets, limits, windows]
+        )
+        counted = {bucket: (count, left) for bucket, count, left in rows}
         allowed, retry_after = True, 0
         for bucket, limit, _window in hits:
             count, left = counted[bucket]

@@ -27,6 +27,7 @@ class AccessCheck:
     """The verdict on one presented access token (never the token itself)."""
 
     uid: int | None = None
+    login: str | None = None
     client_id: str | None = None
     grant_id: int | None = None
     error: str | None = None
@@ -80,7 +81,7 @@ class McpOAuthToken(models.Model):
         digester = digests.digester()
         self.env.cr.execute(
             """
-            SELECT t.grant_id, g.user_id, c.client_id, g.resource,
+            SELECT t.grant_id, g.user_id, u.login, c.client_id, g.resource,
                    g.password_stamp, u.password,
                    (t.revoked_at IS NULL AND g.revoked_at IS NULL
                     AND c.active AND u.active
@@ -98,7 +99,7 @@ class McpOAuthToken(models.Model):
         row = self.env.cr.fetchone()
         if not row:
             return AccessCheck(error="the access token is invalid or expired")
-        grant_id, uid, client_id, audience, stamp, password, live, stale = row
+        grant_id, uid, login, client_id, audience, stamp, password, live, stale = row
         if not live or stamp != digester.password_stamp(uid, password):
             return AccessCheck(error="the access token is invalid, expired or revoked")
         if audience != resource:
@@ -107,7 +108,7 @@ class McpOAuthToken(models.Model):
             )
         if stale:
             self._touch_grant(grant_id, remote_addr)
-        return AccessCheck(uid=uid, client_id=client_id, grant_id=grant_id)
+        return AccessCheck(uid=uid, login=login, client_id=client_id, grant_id=grant_id)
 
     def _touch_grant(self, grant_id, remote_addr):
         # Best effort: a concurrent request touching the same grant wins and

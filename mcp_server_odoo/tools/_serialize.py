@@ -1,6 +1,7 @@
 """Record values as JSON.
 
-Values come from ``read()`` in the user's environment, so Odoo's own field
+Values come from ``read()``, or ``_read_format()`` after ``search_fetch()`` as
+in Odoo's own ``search_read``, in the user's environment, so Odoo's field
 access checks apply. The shapes:
 
 - many2one: ``{"id": int, "display_name": str}`` or null

@@ -293,7 +293,12 @@ def _search(env, arguments):
                 count = offset + len(records)  # the last page: count is known
             if count is None and arguments.get("count", True):
                 count = model.search_count(domain)
-            rows = records.read(names)
+            # As search_read does: the search applied the record rules in SQL,
+            # so the fetched page is formatted without checking them again in
+            # Python; include_archived is about the page, not its x2many values.
+            if arguments.get("include_archived"):
+                records = records.with_context(active_test=True)
+            rows = records._read_format(names)
     except psycopg2.DataError:
         raise ToolError(
             "The database refused a value in the domain: check that each value "

@@ -191,10 +191,11 @@ class OdooServer:
             sys.executable,
             str(ODOO_SRC / "odoo-bin"),
             *odoo_options(),
+            # -d alone exposes exactly this database: without --db-filter,
+            # Odoo 18 does not list PostgreSQL's databases on every request
+            # that carries no session (every MCP request).
             "-d",
             database,
-            "--db-filter",
-            f"^{database}$",
             "--http-interface",
             "127.0.0.1",
             "--http-port",
