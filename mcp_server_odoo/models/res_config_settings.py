@@ -26,7 +26,7 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="mcp_server_odoo.tools_page_size",
         default=100,
     )
-    # -- analytics and export -------------------------------------------------------
+    # -- analytics and export ----------------------------------------------------------
     mcp_max_groups = fields.Integer(
         string="MCP maximum groups",
         config_parameter="mcp_server_odoo.max_groups",
@@ -65,7 +65,7 @@ class ResConfigSettings(models.TransientModel):
         "MCP client whose user has the access rights: open only what you need.",
     )
 
-    # -- authorization (OAuth 2.1) -------------------------------------------
+    # -- authorization (OAuth 2.1) -----------------------------------------------------
 
     mcp_accept_api_keys = fields.Boolean(
         string="Accept Odoo API keys on /mcp",
@@ -124,7 +124,7 @@ class ResConfigSettings(models.TransientModel):
         "https://odoo.example.com. Empty: the URL the request came in on.",
     )
 
-    # -- rate limits and policies -----------------------------------------------------
+    # -- rate limits and policies ------------------------------------------------------
 
     mcp_rate_limit_window = fields.Integer(
         string="Rate limit window (seconds)",
@@ -163,7 +163,7 @@ class ResConfigSettings(models.TransientModel):
         "On without a policy in force, every tool call is refused.",
     )
 
-    # -- audit log ----------------------------------------------------------------------
+    # -- audit log ---------------------------------------------------------------------
 
     mcp_audit_retention_days = fields.Integer(
         string="Audit retention (days)",

@@ -34,23 +34,6 @@ def record_values(model, rows, max_binary):
     ]
 
 
-def _value(field, value, max_binary):
-    kind = field.type if field is not None else None
-    if kind == "boolean":
-        return bool(value)
-    if kind == "many2one":
-        return {"id": value[0], "display_name": value[1]} if value else None
-    if kind in ("one2many", "many2many"):
-        return list(value or [])
-    if kind == "binary":
-        return _binary(value, max_binary)
-    if kind == "datetime" and field.name == "write_date":
-        return write_date_text(value)
-    if value is False and kind not in ("integer", "float", "monetary"):
-        return None
-    return jsonable(value)
-
-
 def write_date_text(value):
     """A write_date as ISO 8601 in UTC with microseconds, or None."""
     return value.strftime(WRITE_DATE_FORMAT) if value else None
@@ -64,6 +47,28 @@ def _binary(value, max_binary):
     if size > max_binary:
         return {"omitted": True, "size": size}
     return text
+
+
+_BY_TYPE = {
+    "boolean": lambda value, _max: bool(value),
+    "many2one": lambda value, _max: (
+        {"id": value[0], "display_name": value[1]} if value else None
+    ),
+    "one2many": lambda value, _max: list(value or []),
+    "many2many": lambda value, _max: list(value or []),
+    "binary": _binary,
+}
+
+
+def _value(field, value, max_binary):
+    kind = field.type if field is not None else None
+    if kind in _BY_TYPE:
+        return _BY_TYPE[kind](value, max_binary)
+    if kind == "datetime" and field.name == "write_date":
+        return write_date_text(value)
+    if value is False and kind not in ("integer", "float", "monetary"):
+        return None
+    return jsonable(value)
 
 
 def base64_size(text):
