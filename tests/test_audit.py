@@ -353,3 +353,56 @@ def test_verify_reports_the_first_broken_link(odoo_env, mcp):
     assert not report["ok"]
     assert report["broken_sequence"] == last - 1
     assert "altered" in report["message"]
+
+
+HOSTILE_TEXTS = [
+    "tab\there",
+    "new\nline and carriage\rreturn",
+    "back\\slash and \\N and \\t literally",
+    "\\N",
+    "bell\x07 backspace\x08 formfeed\x0c vtab\x0b escape\x1b",
+    "",
+    "ünïcödé ✓ \u2028 \U0001f600",
+    "quotes \" and ' and , ( ) { }",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXTS)
+def test_any_stored_text_verifies_and_is_hashed_as_copy_writes_it(odoo_env, text):
+    # The trigger builds the canonical line in SQL; the verifier reads it from
+    # COPY. They must agree for every character a column can hold.
+    values = dict.fromkeys(audit_step.COLUMNS)
+    values.update(
+        user_login=text,
+        method="tools/call",
+        tool=text,
+        arguments=text,
+        result=None,
+        detail=text + text,
+        outcome="success",
+        changed=bool(len(text) % 2),
+        record_count=len(text),
+    )
+    cr = odoo_env.cr
+    cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+    sequence, _hash = audit_step.append(cr, values)
+    cr.execute(
+        "SELECT mcp_audit_canonical(e) FROM mcp_audit_event e WHERE sequence = %s",
+        [sequence],
+    )
+    canonical = cr.fetchone()[0]
+
+    class Lines:
+        def __init__(self):
+            self.lines = []
+
+        def write(self, line):
+            self.lines.append(line)
+
+    lines = Lines()
+    raw = cr._cnx.cursor()
+    raw.copy_expert(raw.mogrify(mcp_audit.VERIFY_COPY, [sequence]).decode(), lines)
+    (line,) = lines.lines
+    assert line[:-1].split(b"\t", 3)[3] == canonical.encode()
+    report = mcp_audit.verify_chain(odoo_env)
+    assert report["ok"], report

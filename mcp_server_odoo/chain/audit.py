@@ -101,6 +101,20 @@ INSERT INTO mcp_audit_event (
 """
 
 
+# The same INSERT, prepared once per connection of AUDIT_CONNECTIONS.
+PREPARED_INSERT = """
+INSERT INTO mcp_audit_event (
+    user_ref, user_login, oauth_client, token_family, remote_addr,
+    protocol_version, method, request_id, tool, target_model, record_ids,
+    record_count, field_names, decision, rule, outcome, error_type, changed,
+    latency_us, trace_id, arguments, result, detail
+) VALUES (
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+    $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23
+) RETURNING sequence, hash
+"""
+
+
 class AuditKeyMissing(RuntimeError):
     """The server configuration has no usable ``mcp_audit_key``."""
 
@@ -273,6 +287,7 @@ AUDIT_CONNECTIONS = AutocommitConnections(
         "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED",
         f"SET lock_timeout = '{LOCK_TIMEOUT}'",
     ),
+    prepared={"mcp_audit_append": PREPARED_INSERT},
 )
 
 
@@ -288,8 +303,8 @@ def own_cursor(dbname):
 
 def append_committed(dbname, values):
     """Append in a transaction of its own, committed before returning."""
-    rows = AUDIT_CONNECTIONS.execute(
-        dbname, INSERT_SQL, [values.get(column) for column in COLUMNS]
+    rows = AUDIT_CONNECTIONS.execute_prepared(
+        dbname, "mcp_audit_append", [values.get(column) for column in COLUMNS]
     )
     return rows[0]
 

@@ -36,10 +36,12 @@ import json
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 
 MAX_DEPTH = 4
 MAX_KEYS = 50
 MAX_TEXT = 200
+SHORT_TEXT = 64
 DIGEST_CHARS = 16
 MIN_SECRET_RUN = 20
 MIN_ENTROPY_BITS = 3.0
@@ -142,6 +144,19 @@ def neutralise_text(value):
 def mask_text(value):
     """``value`` as a string fit to store: secrets and personal data masked."""
     text = value if isinstance(value, str) else str(value)
+    if len(text) <= SHORT_TEXT:
+        return _mask_short(text)
+    return _mask(text)
+
+
+# Names (methods, tools, models, fields, argument keys) repeat from one message
+# to the next: their masked form is kept per process, for short ones only.
+@lru_cache(maxsize=4096)
+def _mask_short(text):
+    return _mask(text)
+
+
+def _mask(text):
     for kind, pattern in _PATTERNS:
         text = pattern.sub(f"[REDACTED:{kind}]", text)
     text = _TOKEN_RUN.sub(_mask_random, text)

@@ -15,19 +15,22 @@ Decisions:
    ``mcp_audit_head`` (FOR UPDATE), numbers the event ``head + 1``, stamps
    its UTC time with ``clock_timestamp()``, and sets
    ``hash = sha256(prev_hash || canonical)``, hex, where ``canonical`` is
-   ``mcp_audit_canonical(row)``: a ``jsonb_build_object`` of every column
-   but ``id``, ``prev_hash`` and ``hash``, rendered as text by PostgreSQL.
-   jsonb text is deterministic (keys ordered by length then bytes, fixed
-   separators, timestamps formatted explicitly), so the writer and the
+   ``mcp_audit_canonical(row)``: every column but ``id``, ``prev_hash`` and
+   ``hash`` (the time formatted explicitly), in a fixed order, as the line
+   that ``COPY ... TO STDOUT`` writes for them. That text is deterministic,
+   injective (a tab or a backslash inside a value is escaped, NULL is
+   ``\\N``) and independent of session settings, so the writer and the
    verifier derive the same bytes from the stored columns; an edited column
    changes them. The first event links to 64 zeros. Numbering under the lock
    leaves no gaps: a rolled-back append rolls the head back too.
-3. Verification (:func:`verify_chain`) streams ``sequence, prev_hash, hash,
-   canonical`` in sequence order over a server-side cursor and recomputes
-   each hash with hashlib; it checks the sequence has no gap, each link, the
-   head row, and every checkpoint (hash at its sequence, Ed25519 signature,
-   and that it was signed by this server's key). It reports the first
-   broken link.
+3. Verification (:func:`verify_chain`) streams ``sequence, prev_hash, hash``
+   and the canonical columns in sequence order through one ``COPY`` and
+   recomputes each hash with hashlib from the line as it arrives: PostgreSQL
+   writes lines on one core while Python hashes on the other, and nothing
+   of the addon's SQL (which a database superuser could redefine) is
+   trusted. It checks the sequence has no gap, each link, the head row, and
+   every checkpoint (hash at its sequence, Ed25519 signature, and that it
+   was signed by this server's key). It reports the first broken link.
 4. Checkpoints. A cron signs ``(database uuid, last sequence, its hash)``
    with an Ed25519 key. The private key is generated on first use and kept
    in ``ir.config_parameter`` only encrypted (Fernet) under a sub-key of the
@@ -79,7 +82,6 @@ KEY_PARAM = "mcp_server_odoo.audit_signing_key"
 RETENTION_PARAM = "mcp_server_odoo.audit_retention_days"
 DEFAULT_RETENTION_DAYS = 365
 READER_GROUP = "mcp_server_odoo.group_mcp_audit_reader"
-VERIFY_BATCH = 20_000
 
 OUTCOMES = [
     ("success", "Success"),
@@ -94,23 +96,53 @@ OUTCOMES = [
     ("audit", "Audit housekeeping"),
 ]
 
-CANONICAL_SQL = """
+# The canonical text of an event is the line PostgreSQL's COPY (text format)
+# writes for the columns below: fields joined by tabs, NULL as \N, and in text
+# a backslash before each backslash and the letters b f n r t v in place of
+# those control characters (copyto.c, CopyAttributeOutText). The trigger builds
+# that line with mcp_audit_canonical(); the verifier reads it straight from
+# COPY (VERIFY_COPY, same columns in the same order), so it trusts no function
+# of this addon and spends no time in SQL functions. The leading 2 is the
+# version of this format.
+CANONICAL_SQL = r"""
+CREATE OR REPLACE FUNCTION mcp_audit_copy_text(v text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN v IS NULL THEN E'\\N' ELSE
+        replace(replace(replace(replace(replace(replace(replace(v,
+            E'\\', E'\\\\'), E'\b', E'\\b'), E'\f', E'\\f'), E'\n', E'\\n'),
+            E'\r', E'\\r'), E'\t', E'\\t'), E'\x0b', E'\\v')
+    END
+$$;
 CREATE OR REPLACE FUNCTION mcp_audit_canonical(e mcp_audit_event)
 RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
-        'v', 1,
-        'seq', e.sequence,
-        'time', to_char(e.event_time, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-        'uid', e.user_ref, 'login', e.user_login,
-        'client', e.oauth_client, 'family', e.token_family,
-        'ip', e.remote_addr, 'protocol', e.protocol_version,
-        'method', e.method, 'request', e.request_id, 'tool', e.tool,
-        'model', e.target_model, 'ids', e.record_ids, 'count', e.record_count,
-        'fields', e.field_names, 'decision', e.decision, 'rule', e.rule,
-        'outcome', e.outcome, 'error', e.error_type, 'changed', e.changed,
-        'latency_us', e.latency_us, 'trace', e.trace_id,
-        'arguments', e.arguments, 'result', e.result, 'detail', e.detail
-    )::text
+    SELECT concat_ws(E'\t', '2',
+        mcp_audit_copy_text(e.sequence::text),
+        mcp_audit_copy_text(
+            to_char(e.event_time, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')),
+        mcp_audit_copy_text(e.user_ref::text),
+        mcp_audit_copy_text(e.user_login),
+        mcp_audit_copy_text(e.oauth_client),
+        mcp_audit_copy_text(e.token_family),
+        mcp_audit_copy_text(e.remote_addr),
+        mcp_audit_copy_text(e.protocol_version),
+        mcp_audit_copy_text(e.method),
+        mcp_audit_copy_text(e.request_id),
+        mcp_audit_copy_text(e.tool),
+        mcp_audit_copy_text(e.target_model),
+        mcp_audit_copy_text(e.record_ids),
+        mcp_audit_copy_text(e.record_count::text),
+        mcp_audit_copy_text(e.field_names),
+        mcp_audit_copy_text(e.decision),
+        mcp_audit_copy_text(e.rule),
+        mcp_audit_copy_text(e.outcome),
+        mcp_audit_copy_text(e.error_type),
+        -- boolean output is t or f, where a cast to text says true or false
+        CASE WHEN e.changed IS NULL THEN E'\\N' WHEN e.changed THEN 't' ELSE 'f' END,
+        mcp_audit_copy_text(e.latency_us::text),
+        mcp_audit_copy_text(e.trace_id),
+        mcp_audit_copy_text(e.arguments),
+        mcp_audit_copy_text(e.result),
+        mcp_audit_copy_text(e.detail))
 $$;
 """
 
@@ -179,11 +211,21 @@ CREATE OR REPLACE TRIGGER mcp_audit_checkpoint_no_truncate
     FOR EACH STATEMENT EXECUTE FUNCTION mcp_audit_guard('never');
 """
 
-VERIFY_QUERY = """
-SELECT sequence, prev_hash, hash, mcp_audit_canonical(e)
-  FROM mcp_audit_event e
- WHERE sequence >= %s
- ORDER BY sequence
+# sequence, prev_hash, hash, then what mcp_audit_canonical() joins, as COPY
+# writes it; %s is the first sequence to stream.
+VERIFY_COPY = """
+COPY (
+    SELECT e.sequence, e.prev_hash, e.hash,
+           2, e.sequence, to_char(e.event_time, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+           e.user_ref, e.user_login, e.oauth_client, e.token_family, e.remote_addr,
+           e.protocol_version, e.method, e.request_id, e.tool, e.target_model,
+           e.record_ids, e.record_count, e.field_names, e.decision, e.rule,
+           e.outcome, e.error_type, e.changed, e.latency_us, e.trace_id,
+           e.arguments, e.result, e.detail
+      FROM mcp_audit_event e
+     WHERE e.sequence >= %s
+     ORDER BY e.sequence
+) TO STDOUT
 """
 
 
@@ -490,44 +532,62 @@ def _anchor(env, first):
     return row[0], None
 
 
+class _Broken(Exception):
+    """Stops the COPY stream at the first broken link."""
+
+
+class _Walker:
+    """Receives the COPY stream line by line and recomputes every hash.
+
+    A line is ``sequence, prev_hash, hash`` and then the canonical text, all
+    separated by tabs: the hash input is the line's tail, as it arrives.
+    """
+
+    def __init__(self, first, prev, checkpoints, report):
+        self.expected = first
+        self.prev = prev.encode()
+        self.checkpoints = checkpoints
+        self.report = report
+
+    def write(self, line):
+        sequence, prev_hash, hash_, canonical = line[:-1].split(b"\t", 3)
+        expected = self.expected
+        if sequence != b"%d" % expected:
+            self._fail(expected, f"event {expected} is missing")
+        if prev_hash != self.prev:
+            self._fail(
+                expected,
+                f"event {expected} does not link to the hash of the event before it",
+            )
+        if hashlib.sha256(prev_hash + canonical).hexdigest().encode() != hash_:
+            self._fail(
+                expected,
+                f"event {expected} was altered: its content no longer matches its hash",
+            )
+        if expected in self.checkpoints and self.checkpoints[expected] != hash_:
+            self._fail(expected, f"event {expected} differs from its signed checkpoint")
+        self.prev = hash_
+        self.expected = expected + 1
+
+    def _fail(self, sequence, message):
+        _fail(self.report, sequence, message)
+        raise _Broken
+
+
 def _walk(cr, first, prev, checkpoints, report):
-    """The tight loop: recompute every hash in sequence order."""
-    sha256 = hashlib.sha256
-    expected = first
-    stream = cr._cnx.cursor("mcp_audit_verify")
-    stream.itersize = VERIFY_BATCH
+    """Stream the events from ``first`` on through COPY and check each link."""
+    walker = _Walker(
+        first, prev, {seq: hash_.encode() for seq, hash_ in checkpoints.items()}, report
+    )
+    raw = cr._cnx.cursor()
     try:
-        stream.execute(VERIFY_QUERY, [first])
-        while rows := stream.fetchmany(VERIFY_BATCH):
-            for sequence, prev_hash, hash_, canonical in rows:
-                if sequence != expected:
-                    return _fail(report, expected, f"event {expected} is missing")
-                if prev_hash != prev:
-                    return _fail(
-                        report,
-                        sequence,
-                        f"event {sequence} does not link "
-                        "to the hash of the event before it",
-                    )
-                if sha256((prev_hash + canonical).encode()).hexdigest() != hash_:
-                    return _fail(
-                        report,
-                        sequence,
-                        f"event {sequence} was altered: "
-                        "its content no longer matches its hash",
-                    )
-                if sequence in checkpoints and checkpoints[sequence] != hash_:
-                    return _fail(
-                        report,
-                        sequence,
-                        f"event {sequence} differs from its signed checkpoint",
-                    )
-                prev = hash_
-                expected += 1
+        raw.copy_expert(raw.mogrify(VERIFY_COPY, [first]).decode(), walker, size=65536)
+    except _Broken:
+        pass
     finally:
-        stream.close()
-    report["checked"] = expected - first
-    report["last"] = (expected - 1, prev)
+        raw.close()
+    report["checked"] = walker.expected - first
+    report["last"] = (walker.expected - 1, walker.prev.decode())
     return report
 
 

@@ -29,11 +29,13 @@ REDIS_OPTION = "mcp_rate_limit_redis_url"
 # One statement counts every bucket of a message. The database clock decides
 # the window, so that every server counts the same windows; rows go in bucket
 # order, so that concurrent messages never deadlock on each other's rows.
+# $1 buckets, $2 limits, $3 windows (seconds), one row each; prepared once per
+# connection of COUNTER_CONNECTIONS.
 HIT_QUERY = """
     WITH now AS (SELECT extract(epoch FROM clock_timestamp()) AS t),
     wanted AS (
         SELECT v.bucket, v.win, floor(now.t / v.win)::bigint * v.win AS start
-          FROM unnest(%s::varchar[], %s::int[], %s::int[]) AS v(bucket, lim, win),
+          FROM unnest($1::varchar[], $2::int[], $3::int[]) AS v(bucket, lim, win),
                now
     )
     INSERT INTO mcp_rate_limit AS c (bucket, window_start, expires, hits)
@@ -101,7 +103,9 @@ class RedisCounters:
         return allowed, retry_after
 
 
-COUNTER_CONNECTIONS = AutocommitConnections("rate-limit")
+COUNTER_CONNECTIONS = AutocommitConnections(
+    "rate-limit", prepared={"mcp_rate_hit": HIT_QUERY}
+)
 
 
 class McpRateLimit(models.AbstractModel):
@@ -180,8 +184,8 @@ class McpRateLimit(models.AbstractModel):
 
     def _hit_postgresql(self, hits):
         buckets, limits, windows = (list(column) for column in zip(*hits, strict=True))
-        rows = COUNTER_CONNECTIONS.execute(
-            self.env.cr.dbname, HIT_QUERY, [buckets, limits, windows]
+        rows = COUNTER_CONNECTIONS.execute_prepared(
+            self.env.cr.dbname, "mcp_rate_hit", [buckets, limits, windows]
         )
         counted = {bucket: (count, left) for bucket, count, left in rows}
         allowed, retry_after = True, 0
