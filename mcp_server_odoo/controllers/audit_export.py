@@ -5,10 +5,17 @@ it can carry what a third party needs to check the chain without this server:
 each line holds the stored columns, ``prev_hash``, ``hash`` and ``canonical``,
 the exact text that was hashed (``sha256(prev_hash + canonical) == hash``).
 The export is always a contiguous range of sequence numbers (the span of the
-selection), so that the file verifies on its own from its first line.
+selection), so that the file verifies on its own from its first line. Lines
+are written to a temporary file as they are read (a server-side cursor, in
+batches) and the file is streamed, so that a large range never sits in the
+server's memory.
 """
 
 import json
+import tempfile
+
+from werkzeug.wrappers import Response
+from werkzeug.wsgi import wrap_file
 
 from odoo import http
 from odoo.http import request
@@ -18,6 +25,8 @@ from ..models.mcp_audit import READER_GROUP
 EXPORT_PATH = "/mcp/audit/export.jsonl"
 MAX_ROWS = 1_000_000
 BATCH = 5_000
+# Below this the temporary file stays in memory.
+SPOOL_BYTES = 4 * 1024 * 1024
 
 
 def _int_arg(value):
@@ -27,17 +36,25 @@ def _int_arg(value):
         return None
 
 
-def _lines(cr, first, last):
-    cr.execute(
-        "SELECT to_jsonb(e) - 'id', mcp_audit_canonical(e)"
-        "  FROM mcp_audit_event e WHERE sequence BETWEEN %s AND %s"
-        " ORDER BY sequence LIMIT %s",
-        [first, last, MAX_ROWS],
-    )
-    while rows := cr.fetchmany(BATCH):
-        for columns, canonical in rows:
-            columns["canonical"] = canonical
-            yield json.dumps(columns, sort_keys=True, ensure_ascii=False) + "\n"
+def _write_lines(cr, first, last, out):
+    """Write the events ``first``..``last`` to ``out``; bytes written."""
+    stream = cr._cnx.cursor("mcp_audit_export")
+    stream.itersize = BATCH
+    try:
+        stream.execute(
+            "SELECT to_jsonb(e) - 'id', mcp_audit_canonical(e)"
+            "  FROM mcp_audit_event e WHERE sequence BETWEEN %s AND %s"
+            " ORDER BY sequence LIMIT %s",
+            [first, last, MAX_ROWS],
+        )
+        while rows := stream.fetchmany(BATCH):
+            for columns, canonical in rows:
+                columns["canonical"] = canonical
+                line = json.dumps(columns, sort_keys=True, ensure_ascii=False)
+                out.write(line.encode() + b"\n")
+    finally:
+        stream.close()
+    return out.tell()
 
 
 class AuditExportController(http.Controller):
@@ -50,14 +67,25 @@ class AuditExportController(http.Controller):
             return request.make_response(
                 "from and to must be sequence numbers, from <= to", status=400
             )
-        # sudo: Audit Readers read the addon's own bookkeeping, checked above.
-        body = "".join(_lines(request.env.sudo().cr, first, last))
+        # Plain SQL on the addon's own table: the group check above is the gate.
+        out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+        try:
+            size = _write_lines(request.env.cr, first, last, out)
+        except Exception:
+            out.close()
+            raise
+        out.seek(0)
         filename = f"mcp-audit-{first}-{last}.jsonl"
-        return request.make_response(
-            body.encode(),
+        # The response closes the file once it has been sent.
+        return Response(
+            wrap_file(request.httprequest.environ, out),
+            status=200,
+            direct_passthrough=True,
             headers=[
-                ("Content-Type", "application/x-ndjson; charset=utf-8"),
+                ("Content-Length", str(size)),
                 ("Content-Disposition", f'attachment; filename="{filename}"'),
                 ("Cache-Control", "no-store"),
+                ("X-Content-Type-Options", "nosniff"),
             ],
+            content_type="application/x-ndjson; charset=utf-8",
         )
