@@ -13,6 +13,7 @@ import json
 import logging
 
 import psycopg2
+from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
 from odoo.exceptions import AccessDenied, AccessError, MissingError, UserError
 
@@ -155,6 +156,27 @@ def _describe_failure(ctx, item, exc):
     )
 
 
+def _guarded(env, item, arguments):
+    """Run the handler so that a failure leaves the transaction usable.
+
+    A tool that writes runs in a savepoint, rolled back when it fails. A
+    read-only tool changes nothing it would have to undo (its contract: it may
+    add bookkeeping only as its last step, as export_dataset does), so it runs
+    without one, which spares two round trips on every read; only when the
+    database refused one of its statements is the transaction, which
+    PostgreSQL has then aborted, rolled back.
+    """
+    if not item.read_only:
+        with env.cr.savepoint():
+            return item.handler(env, arguments)
+    try:
+        return item.handler(env, arguments)
+    except Exception:
+        if env.cr._cnx.info.transaction_status == TRANSACTION_STATUS_INERROR:
+            env.cr.rollback()
+        raise
+
+
 def _run_tool(ctx, item, arguments):
     env = ctx.env
     missing = _missing_groups(env, item)
@@ -165,9 +187,7 @@ def _run_tool(ctx, item, arguments):
         )
     ctx.targets = item.audit_targets(arguments)
     try:
-        # A savepoint per call: a failing tool leaves the transaction as it was.
-        with env.cr.savepoint():
-            structured = item.handler(env, arguments)
+        structured = _guarded(env, item, arguments)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a tool result
         ctx.error_type, message = _describe_failure(ctx, item, exc)
         return error_result(message)

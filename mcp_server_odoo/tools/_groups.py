@@ -234,14 +234,14 @@ def odoo_aggregates(measures):
 def read_groups(model, domain, groupbys, aggregates, *, order=None, limit=None):
     """Rows of ``_read_group`` as (key tuple, {aggregate spec: raw value})."""
     try:
-        with model.env.cr.savepoint():
-            rows = model._read_group(
-                domain,
-                [groupby.odoo for groupby in groupbys],
-                aggregates,
-                order=order,
-                limit=limit,
-            )
+        # Read-only tools run without a savepoint: dispatch rolls back on failure.
+        rows = model._read_group(
+            domain,
+            [groupby.odoo for groupby in groupbys],
+            aggregates,
+            order=order,
+            limit=limit,
+        )
     except psycopg2.DataError:
         raise ToolError(
             "The database refused a value in the domain: check that each value "

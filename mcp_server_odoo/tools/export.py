@@ -222,8 +222,8 @@ def export_dataset(env, arguments):
     if limit and limit > cap:
         raise ToolError(f"limit {limit} is above the export cap of {cap} rows.")
     try:
-        with env.cr.savepoint():
-            rows = model.search_count(domain, limit=limit or cap + 1)
+        # dispatch rolls the transaction back when this fails
+        rows = model.search_count(domain, limit=limit or cap + 1)
     except psycopg2.DataError:
         raise ToolError(
             "The database refused a value in the domain: check that each value "

@@ -279,26 +279,27 @@ def _search(env, arguments):
         model = model.with_context(active_test=False)
 
     # 2. the search and the values in one go (search_fetch), one row more than
-    # the page to learn whether another page follows; in a savepoint, so that a
-    # value PostgreSQL rejects gives a clear error and a usable transaction.
+    # the page to learn whether another page follows. A value PostgreSQL
+    # rejects becomes a clear error; the caller makes the transaction usable
+    # again (dispatch rolls back a failed read, batch_search has a savepoint
+    # per search).
     try:
-        with env.cr.savepoint(flush=False):
-            records = model.search_fetch(
-                domain, names, offset=offset, limit=limit + 1, order=order
-            )
-            more = len(records) > limit
-            records = records[:limit]
-            count = None
-            if not more and (records or not offset):
-                count = offset + len(records)  # the last page: count is known
-            if count is None and arguments.get("count", True):
-                count = model.search_count(domain)
-            # As search_read does: the search applied the record rules in SQL,
-            # so the fetched page is formatted without checking them again in
-            # Python; include_archived is about the page, not its x2many values.
-            if arguments.get("include_archived"):
-                records = records.with_context(active_test=True)
-            rows = records._read_format(names)
+        records = model.search_fetch(
+            domain, names, offset=offset, limit=limit + 1, order=order
+        )
+        more = len(records) > limit
+        records = records[:limit]
+        count = None
+        if not more and (records or not offset):
+            count = offset + len(records)  # the last page: count is known
+        if count is None and arguments.get("count", True):
+            count = model.search_count(domain)
+        # As search_read does: the search applied the record rules in SQL, so
+        # the fetched page is formatted without checking them again in Python;
+        # include_archived is about the page, not its x2many values.
+        if arguments.get("include_archived"):
+            records = records.with_context(active_test=True)
+        rows = records._read_format(names)
     except psycopg2.DataError:
         raise ToolError(
             "The database refused a value in the domain: check that each value "
