@@ -9,7 +9,13 @@ from odoo.exceptions import AccessError
 from odoo.modules.registry import Registry
 from odoo.tools import config
 
-from odoo.addons.mcp_server_odoo.chain import AuthResult, Chain, Context, Step
+from odoo.addons.mcp_server_odoo.chain import (
+    AuthResult,
+    Chain,
+    Context,
+    Step,
+    redaction,
+)
 from odoo.addons.mcp_server_odoo.chain import audit as audit_step
 from odoo.addons.mcp_server_odoo.models import mcp_audit
 from odoo.addons.mcp_server_odoo.protocol import transport
@@ -406,3 +412,19 @@ def test_any_stored_text_verifies_and_is_hashed_as_copy_writes_it(odoo_env, text
     assert line[:-1].split(b"\t", 3)[3] == canonical.encode()
     report = mcp_audit.verify_chain(odoo_env)
     assert report["ok"], report
+
+
+def test_the_result_shape_is_that_of_what_the_client_received(mcp, odoo_env):
+    # Dispatch shapes the result while serialising it once for the wire; the
+    # stored shape must be the one computed from the structured value itself.
+    admin = odoo_env.ref("base.user_admin")
+    ctx, result = mcp(
+        _call("search_records", {"model": "res.partner", "limit": 3}), uid=admin.id
+    )
+    assert result["isError"] is False
+    structured = result["structuredContent"]
+    assert json.loads(result["content"][0]["text"]) == structured
+    expected = redaction.shape_json(
+        structured, key=audit_step.audit_key("argument-digests")
+    )
+    assert _event(odoo_env, ctx.trace_id)["result"] == expected

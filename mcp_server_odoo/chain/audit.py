@@ -232,7 +232,9 @@ def event_values(ctx, *, result=None, exc=None, login=None):
     auth = ctx.auth
     message = ctx.message
     shaped_result = None
-    if exc is None and result is not None:
+    if exc is None and ctx.result_shape is not None:
+        shaped_result = redaction.canonical_json(ctx.result_shape)
+    elif exc is None and result is not None:
         shaped_result = redaction.shape_json(_result_of(result), key=key)
     arguments = _arguments(ctx)
     request_id = None if message.is_notification else message.request_id
@@ -383,6 +385,11 @@ def _record_failure(ctx):
 
 
 def audit(ctx, call_next):
+    try:
+        # Dispatch shapes a tool's result with it while serialising it.
+        ctx.digest_key = audit_key("argument-digests")
+    except AuditKeyMissing:
+        pass  # no event can be written: _record fails the call closed
     try:
         result = call_next(ctx)
     except Exception as exc:

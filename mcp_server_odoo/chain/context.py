@@ -50,6 +50,11 @@ class Context:
     # data; set by dispatch, read by the audit step.
     targets: dict | None = None
     changed: bool = False
+    # The key the audit step digests values with (set by it before the call),
+    # and the shape of a tool's structured result, which dispatch builds while
+    # serialising that result once for the wire.
+    digest_key: bytes | None = None
+    result_shape: dict | None = None
     extra: dict = field(default_factory=dict)
 
     @property

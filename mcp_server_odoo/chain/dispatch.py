@@ -18,7 +18,8 @@ from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 from odoo.exceptions import AccessDenied, AccessError, MissingError, UserError
 
 from ..protocol import errors, versions
-from ..tools import ToolError, as_result, error_result
+from ..tools import ToolError, ToolResult, as_result, error_result
+from . import redaction
 
 _logger = logging.getLogger(__name__)
 
@@ -199,7 +200,11 @@ def _run_tool(ctx, item, arguments):
         and not arguments.get("dry_run")
         and not structured.get("replayed")
     )
-    return as_result(structured)
+    # One serialisation of the result: its canonical JSON is the text block and
+    # the response body, and its shape (names, sizes, digests) the audit's.
+    plain = dict(structured) if isinstance(structured, ToolResult) else structured
+    ctx.result_shape, text = redaction.shape_and_text(plain, key=ctx.digest_key)
+    return as_result(structured, text=text)
 
 
 LEGACY_METHODS = {
@@ -232,7 +237,8 @@ def dispatch(ctx):
             raise errors.method_not_found(message.method)
     result = handler(ctx)
     if ctx.modern:
-        result = dict(result, resultType="complete")
+        # In place: a CallToolResult keeps its serialised structured value.
+        result["resultType"] = "complete"
         result.setdefault("_meta", {})[versions.META_SERVER_INFO] = server_info(ctx)
     return result
 

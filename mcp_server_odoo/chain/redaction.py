@@ -209,6 +209,11 @@ def shape(value, *, key=None, depth=0):
     return _shape(value, key, depth)[0]
 
 
+def shape_and_text(value, *, key=None):
+    """``(shape, canonical JSON of value)``, the value serialised once for both."""
+    return _shape(value, key, 0)
+
+
 def _shape(value, key, depth):
     """``(shape, canonical JSON of value)``.
 

@@ -14,7 +14,7 @@ from odoo.http import request
 
 from ..chain.authentication import Unauthenticated
 from ..protocol import errors, jsonrpc, transport
-from ..tools import to_json
+from ..tools import response_json
 
 _logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource"
 
 def _json(payload, status=200, headers=None):
     response = request.make_response(
-        to_json(payload),
+        response_json(payload),
         headers=[
             ("Content-Type", "application/json"),
             ("Cache-Control", "no-store"),

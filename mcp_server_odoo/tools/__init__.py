@@ -163,17 +163,50 @@ class ToolResult(dict):
         self.extra_content = list(extra_content)
 
 
-def as_result(structured):
+class CallToolResult(dict):
+    """A successful result whose ``structuredContent`` is serialised once.
+
+    ``structured_json`` is that JSON text: the text content block carries it,
+    and :func:`response_json` splices it into the response body instead of
+    serialising the structured value a second time.
+    """
+
+    structured_json = None
+
+
+def as_result(structured, *, text=None):
     """A successful CallToolResult: the structured value and the same JSON as text,
-    then the extra content blocks of a :class:`ToolResult`, if any."""
+    then the extra content blocks of a :class:`ToolResult`, if any.
+
+    ``text`` is the JSON of ``structured`` when the caller has it already.
+    """
     extra = getattr(structured, "extra_content", None)
     if extra is not None:
         structured = dict(structured)
-    return {
-        "content": [{"type": "text", "text": to_json(structured)}, *(extra or [])],
-        "structuredContent": structured,
-        "isError": False,
+    if text is None:
+        text = to_json(structured)
+    result = CallToolResult(
+        content=[{"type": "text", "text": text}, *(extra or [])],
+        structuredContent=structured,
+        isError=False,
+    )
+    result.structured_json = text
+    return result
+
+
+def response_json(response):
+    """A JSON-RPC response as sent, a tool's structured JSON spliced in as is."""
+    result = response.get("result")
+    text = getattr(result, "structured_json", None)
+    if text is None:
+        return to_json(response)
+    rest = {
+        name: value for name, value in result.items() if name != "structuredContent"
     }
+    # "result" is the response's last member and ``rest`` is never empty: the
+    # text closes with the braces of both objects, and the field goes before.
+    head = to_json({**response, "result": rest})
+    return f'{head[:-2]},"structuredContent":{text}}}}}'
 
 
 def error_result(message):
