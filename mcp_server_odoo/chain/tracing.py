@@ -112,6 +112,9 @@ def traced_step(step_name, func):
     """Wrap an inner chain step in a child span named ``mcp.<step>``."""
 
     def wrapper(ctx, call_next):
+        if not trace.get_current_span().is_recording():
+            # No SDK provider (no exporter configured): nothing to record.
+            return func(ctx, call_next)
         with tracer().start_as_current_span(
             f"mcp.{step_name}",
             kind=SpanKind.INTERNAL,

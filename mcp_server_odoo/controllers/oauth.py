@@ -13,7 +13,6 @@ from odoo import http
 from odoo.http import request
 
 from ..oauth import digests, metadata, redirects
-from ..oauth import settings as oauth_settings
 from ..oauth.endpoints import TooManyRequestsError
 from ..oauth.server import McpAuthorizationServer
 
@@ -34,7 +33,7 @@ USER_GROUP = "mcp_server_odoo.group_mcp_user"
 
 
 def _server():
-    settings = oauth_settings.read(request.env)
+    settings = request.env["mcp.oauth.client"]._oauth_settings()
     return McpAuthorizationServer(request.env, request.httprequest, settings)
 
 

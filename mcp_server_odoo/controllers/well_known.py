@@ -4,11 +4,10 @@ from odoo import http
 from odoo.http import request
 
 from ..oauth import metadata
-from ..oauth import settings as oauth_settings
 
 
 def _base_url():
-    settings = oauth_settings.read(request.env)
+    settings = request.env["mcp.oauth.client"]._oauth_settings()
     return settings, settings.issuer_url or request.httprequest.host_url.rstrip("/")
 
 

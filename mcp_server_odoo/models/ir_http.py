@@ -14,7 +14,6 @@ from odoo.http import request
 
 from ..chain import AuthResult
 from ..oauth import digests, metadata
-from ..oauth import settings as oauth_settings
 
 _logger = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ class IrHttp(models.AbstractModel):
         token = bearer_token(headers)
         if token is None:
             return AuthResult(error="the Authorization header is not a Bearer token")
-        settings = oauth_settings.read(request.env)
+        settings = request.env["mcp.oauth.client"]._oauth_settings()
         if digests.purpose_of(token) == digests.ACCESS_TOKEN:
             return cls._mcp_check_oauth(token, settings)
         if not settings.accept_api_keys:

@@ -8,7 +8,7 @@ message. Other addons extend the two list-returning hooks.
 import logging
 from dataclasses import dataclass
 
-from odoo import api, models
+from odoo import api, models, tools
 from odoo.modules.module import get_manifest
 
 from .. import telemetry
@@ -105,7 +105,9 @@ class McpServer(models.AbstractModel):
         return cls._mcp_cache
 
     @api.model
+    @tools.ormcache()
     def _mcp_settings(self):
+        """Read once per registry; writing a system parameter clears it."""
         # sudo: the addon's own configuration, not customer data.
         params = self.env["ir.config_parameter"].sudo()
         origins = (params.get_param(PARAM_PREFIX + "allowed_origins") or "").split(",")

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import psycopg2
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import config
 
@@ -237,7 +237,10 @@ class McpOAuthClient(models.Model):
         return 3600 if count >= limit else 0
 
     @api.model
+    @tools.ormcache()
     def _oauth_settings(self):
+        """The OAuth settings, read once per registry: writing a system
+        parameter clears Odoo's caches in every worker."""
         return oauth_settings.read(self.env)
 
     def _oauth_check_secret(self, secret):

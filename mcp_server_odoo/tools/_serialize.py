@@ -23,15 +23,28 @@ WRITE_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def record_values(model, rows, max_binary):
-    """Turn ``read()`` rows of ``model`` into JSON-able dicts."""
+    """Turn ``read()`` rows of ``model`` into JSON-able dicts, in place.
+
+    One converter per field is chosen once for all rows (the rows of one
+    ``read()`` share their keys); fields whose values are JSON already are
+    left alone. A row listed twice is converted once.
+    """
+    if not rows:
+        return rows
     fields = model._fields
-    return [
-        {
-            name: _value(fields.get(name), value, max_binary)
-            for name, value in row.items()
-        }
-        for row in rows
-    ]
+    converters = []
+    for name in rows[0]:
+        convert = _converter(fields.get(name), max_binary)
+        if convert is not None:
+            converters.append((name, convert))
+    seen = set()
+    for row in rows:
+        if id(row) in seen:
+            continue
+        seen.add(id(row))
+        for name, convert in converters:
+            row[name] = convert(row[name])
+    return rows
 
 
 def write_date_text(value):
@@ -50,25 +63,31 @@ def _binary(value, max_binary):
 
 
 _BY_TYPE = {
-    "boolean": lambda value, _max: bool(value),
-    "many2one": lambda value, _max: (
+    "boolean": bool,
+    "many2one": lambda value: (
         {"id": value[0], "display_name": value[1]} if value else None
     ),
-    "one2many": lambda value, _max: list(value or []),
-    "many2many": lambda value, _max: list(value or []),
-    "binary": _binary,
+    "one2many": lambda value: list(value or []),
+    "many2many": lambda value: list(value or []),
 }
 
 
-def _value(field, value, max_binary):
+def _converter(field, max_binary):
+    """The function that turns one field's read() value into JSON, or None."""
     kind = field.type if field is not None else None
+    if kind == "binary":
+        return lambda value: _binary(value, max_binary)
     if kind in _BY_TYPE:
-        return _BY_TYPE[kind](value, max_binary)
+        return _BY_TYPE[kind]
     if kind == "datetime" and field.name == "write_date":
-        return write_date_text(value)
-    if value is False and kind not in ("integer", "float", "monetary"):
-        return None
-    return jsonable(value)
+        return write_date_text
+    if kind in ("integer", "float", "monetary"):
+        return None  # numbers, or Odoo's 0 for empty ones: JSON as they are
+    return _empty_or_plain
+
+
+def _empty_or_plain(value):
+    return None if value is False else jsonable(value)
 
 
 def base64_size(text):
