@@ -1,1 +1,2 @@
 from . import controllers, models
+from .hooks import uninstall_hook

@@ -30,6 +30,7 @@
         "views/oauth_templates.xml",
         "views/audit_views.xml",
     ],
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": False,
 }

@@ -12,7 +12,7 @@ module.button_immediate_uninstall()
 env.cr.commit()
 """
 
-CHECK = """
+CHECK = r"""
 import json
 module = env["ir.module.module"].search([("name", "=", "mcp_server_odoo")])
 print("RESULT " + json.dumps({
@@ -21,6 +21,13 @@ print("RESULT " + json.dumps({
     "has_model": "mcp.server" in env.registry,
     "routes": any(r.rule == "/mcp" for r in env["ir.http"].routing_map().iter_rules()),
 }))
+env.cr.execute(r"SELECT count(*) FROM pg_proc WHERE proname LIKE 'mcp\_%'")
+print("FUNCTIONS " + str(env.cr.fetchone()[0]))
+env.cr.execute(
+    r"SELECT string_agg(relname, ',') FROM pg_class"
+    r" WHERE relname LIKE 'mcp\_%' AND relkind IN ('r', 'v', 'm', 'S')"
+)
+print("RELATIONS " + str(env.cr.fetchone()[0]))
 """
 
 
@@ -58,5 +65,8 @@ def test_addon_uninstalls_cleanly_and_leaves_nothing_behind(template_db, run_dir
             'RESULT {"state": "uninstalled", "groups": 0, "has_model": false, '
             '"routes": false}'
         )
+        # Nothing of ours stays in PostgreSQL: functions, tables, sequences.
+        assert "FUNCTIONS 0" in checked.stdout.splitlines()
+        assert "RELATIONS None" in checked.stdout.splitlines()
     finally:
         odoo_server.drop_database(name)

@@ -288,7 +288,8 @@ class McpAuditEvent(models.Model):
     _log_access = False
     _allow_sudo_commands = False
 
-    sequence = fields.Integer(readonly=True, index=True)
+    # Indexed by its unique constraint.
+    sequence = fields.Integer(readonly=True)
     event_time = fields.Datetime("Time (UTC)", readonly=True, index=True)
     user_ref = fields.Integer("User id", readonly=True)
     user_login = fields.Char("User", readonly=True, index=True)

@@ -21,6 +21,35 @@ _logger = logging.getLogger(__name__)
 # Last use is written at most this often per grant from /mcp.
 TOUCH_INTERVAL = 60
 
+# The check of an access token on every /mcp message, as a PL/pgSQL function:
+# PL/pgSQL keeps the plan of its query per connection, so that the four-table
+# join is planned once, not on every request (about 0.25 ms each here).
+ACCESS_CHECK_SQL = """
+CREATE OR REPLACE FUNCTION mcp_oauth_access_check(
+    p_digest varchar, p_touch_interval integer
+) RETURNS TABLE (
+    o_grant_id integer, o_user_id integer, o_login varchar, o_client_id varchar,
+    o_resource varchar, o_password_stamp varchar, o_password varchar,
+    o_live boolean, o_stale boolean
+) LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY
+    SELECT t.grant_id, g.user_id, u.login, c.client_id, g.resource,
+           g.password_stamp, u.password,
+           (t.revoked_at IS NULL AND g.revoked_at IS NULL
+            AND c.active AND u.active
+            AND t.expires_at > now() AT TIME ZONE 'UTC'),
+           g.last_used IS NULL OR g.last_used
+             < now() AT TIME ZONE 'UTC' - interval '1 second' * p_touch_interval
+      FROM mcp_oauth_token t
+      JOIN mcp_oauth_grant g ON g.id = t.grant_id
+      JOIN mcp_oauth_client c ON c.id = g.client_id
+      JOIN res_users u ON u.id = g.user_id
+     WHERE t.digest = p_digest AND t.kind = 'access';
+END
+$$;
+"""
+
 
 @dataclass(frozen=True)
 class AccessCheck:
@@ -68,6 +97,9 @@ class McpOAuthToken(models.Model):
         ("digest_unique", "unique(digest)", "Token digests are unique."),
     ]
 
+    def init(self):
+        self.env.cr.execute(ACCESS_CHECK_SQL)
+
     # -- /mcp: one indexed lookup ----------------------------------------------
 
     @api.model
@@ -80,21 +112,8 @@ class McpOAuthToken(models.Model):
         """
         digester = digests.digester()
         self.env.cr.execute(
-            """
-            SELECT t.grant_id, g.user_id, u.login, c.client_id, g.resource,
-                   g.password_stamp, u.password,
-                   (t.revoked_at IS NULL AND g.revoked_at IS NULL
-                    AND c.active AND u.active
-                    AND t.expires_at > now() at time zone 'UTC') AS live,
-                   g.last_used IS NULL OR g.last_used
-                     < now() at time zone 'UTC' - interval '1 second' * %s AS stale
-              FROM mcp_oauth_token t
-              JOIN mcp_oauth_grant g ON g.id = t.grant_id
-              JOIN mcp_oauth_client c ON c.id = g.client_id
-              JOIN res_users u ON u.id = g.user_id
-             WHERE t.digest = %s AND t.kind = 'access'
-            """,
-            [TOUCH_INTERVAL, digester.digest(digests.ACCESS_TOKEN, token)],
+            "SELECT * FROM mcp_oauth_access_check(%s, %s)",
+            [digester.digest(digests.ACCESS_TOKEN, token), TOUCH_INTERVAL],
         )
         row = self.env.cr.fetchone()
         if not row:
