@@ -166,12 +166,46 @@ def test_every_failure_is_recorded_with_its_class(
 def test_odoo_denials_are_recorded_as_such(mcp, make_user):
     user = make_user(groups=("base.group_user",))
     ctx, result = mcp(
-        _call("get_record", {"model": "res.users.apikeys", "id": 1}), uid=user.id
+        _call("search_records", {"model": "ir.config_parameter"}), uid=user.id
     )
     assert result["isError"] is True
     event = _event(user.env, ctx.trace_id)
-    assert event["outcome"] in ("denied_odoo", "tool_error")
+    assert event["outcome"] == "denied_odoo"
+    assert (event["decision"], event["rule"]) == ("deny", "odoo:acl")
     assert event["user_ref"] == user.id
+
+
+def test_a_field_outside_the_user_s_groups_is_an_odoo_denial(
+    mcp, make_user, odoo_env
+):
+    # ir.mail_server.smtp_pass belongs to base.group_system; the user may read
+    # the model itself through a group of its own.
+    group = odoo_env["res.groups"].create({"name": "Audit: mail server readers"})
+    odoo_env["ir.model.access"].create(
+        {
+            "name": "audit mail server readers",
+            "model_id": odoo_env.ref("base.model_ir_mail_server").id,
+            "group_id": group.id,
+            "perm_read": True,
+        }
+    )
+    user = make_user(groups=("base.group_user",))
+    user.groups_id = [(4, group.id)]
+    ctx, result = mcp(
+        _call("search_records", {"model": "ir.mail_server", "fields": ["smtp_pass"]}),
+        uid=user.id,
+    )
+    assert result["isError"] is True
+    event = _event(user.env, ctx.trace_id)
+    assert (event["outcome"], event["rule"]) == ("denied_odoo", "odoo:field_groups")
+
+
+def test_an_unknown_model_is_a_tool_error_not_a_denial(mcp, make_user):
+    user = make_user(groups=("base.group_user",))
+    ctx, result = mcp(_call("get_record", {"model": "no.such", "id": 1}), uid=user.id)
+    assert result["isError"] is True
+    event = _event(user.env, ctx.trace_id)
+    assert (event["outcome"], event["decision"]) == ("tool_error", None)
 
 
 # -- calls that change data ---------------------------------------------------------

@@ -261,7 +261,9 @@ def test_a_casbin_allow_never_widens_what_odoo_denies(call, enforce, make_user):
         ALLOW_ALL + f"\np, user:{user.login}, *, ir.config_parameter, *, *, allow, *"
     )
     ctx, result = call(user, "search_records", {"model": "ir.config_parameter"})
-    assert ctx.decision == "allow"
+    # The policy allowed; Odoo's refusal is the final decision, and says so.
+    assert ctx.error_type == "access_denied"
+    assert (ctx.decision, ctx.rule) == ("deny", "odoo:acl")
     assert result["isError"] is True
     assert "not allowed to read" in result["content"][0]["text"]
 

@@ -172,8 +172,8 @@ OUTCOME_BY_ERROR_TYPE = {
 
 def _outcome(ctx, exc):
     """(outcome, error class) of a finished call; ``exc`` is what it raised."""
-    if ctx.decision == "deny":
-        return "denied_policy", ctx.error_type or "policy_denied"
+    if ctx.error_type == "policy_denied":
+        return "denied_policy", "policy_denied"
     if isinstance(exc, errors.McpError):
         return OUTCOME_BY_CODE.get(exc.code, "protocol_error"), str(exc.code)
     if exc is not None:

@@ -18,7 +18,7 @@ from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 from odoo.exceptions import AccessDenied, AccessError, MissingError, UserError
 
 from ..protocol import errors, versions
-from ..tools import ToolError, ToolResult, as_result, error_result
+from ..tools import AccessRefused, ToolError, ToolResult, as_result, error_result
 from . import redaction
 
 _logger = logging.getLogger(__name__)
@@ -125,6 +125,7 @@ def _missing_groups(env, item):
 # Failures whose message is written for the end user, and may be shown as-is:
 # (exception classes, error type for spans and audit, prefix of the message).
 USER_FACING_FAILURES = (
+    (AccessRefused, "access_denied", None),
     (ToolError, "tool_error", None),
     ((AccessError, AccessDenied), "access_denied", "Access denied"),
     (MissingError, "missing_record", None),
@@ -183,6 +184,7 @@ def _run_tool(ctx, item, arguments):
     missing = _missing_groups(env, item)
     if missing:
         ctx.error_type = "access_denied"
+        ctx.decision, ctx.rule = "deny", "mcp:tool_groups"
         return error_result(
             f"Access denied: {item.name} requires the group(s) {', '.join(missing)}"
         )
@@ -191,6 +193,9 @@ def _run_tool(ctx, item, arguments):
         structured = _guarded(env, item, arguments)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a tool result
         ctx.error_type, message = _describe_failure(ctx, item, exc)
+        if ctx.error_type == "access_denied":
+            # Odoo decided: the audit records the denial and what refused it.
+            ctx.decision, ctx.rule = "deny", getattr(exc, "rule", "odoo:access")
         return error_result(message)
     ctx.targets = item.audit_targets(arguments, structured)
     # A dry run reports what would change and changes nothing; a replayed

@@ -23,6 +23,19 @@ class ToolError(Exception):
     """
 
 
+class AccessRefused(ToolError):
+    """Odoo's access rights, record rules or field groups refuse the call.
+
+    Shown to the client like any :class:`ToolError`; audited as a denial by
+    Odoo, with ``rule`` naming what refused (``odoo:acl``, ``odoo:record_rule``,
+    ``odoo:field_groups``).
+    """
+
+    def __init__(self, message, *, rule="odoo:acl"):
+        super().__init__(message)
+        self.rule = rule
+
+
 @dataclass(frozen=True)
 class Tool:
     name: str

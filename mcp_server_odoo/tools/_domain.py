@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from odoo import fields as odoo_fields
 from odoo.osv import expression
 
-from . import ToolError
+from . import AccessRefused, ToolError
 
 DEFAULT_LIMIT = 80
 MAX_LIMIT_DEFAULT = 500
@@ -82,7 +82,9 @@ def readable_model(env, model_name):
     if model._abstract:
         raise ToolError(f"Model {model_name!r} is abstract and holds no records.")
     if not model.has_access("read"):
-        raise ToolError(f"You are not allowed to read records of model {model_name!r}.")
+        raise AccessRefused(
+            f"You are not allowed to read records of model {model_name!r}."
+        )
     return model
 
 
@@ -94,9 +96,11 @@ def readable_field(model, name):
     """
     field = model._fields.get(name) if isinstance(name, str) else None
     if field is None or not field.is_accessible(model.env):
-        raise ToolError(
-            f"Model {model._name!r} has no field {name!r} that you can read."
-        )
+        message = f"Model {model._name!r} has no field {name!r} that you can read."
+        if field is None:
+            raise ToolError(message)
+        # The same words to the client; the audit records Odoo's refusal.
+        raise AccessRefused(message, rule="odoo:field_groups")
     return field
 
 
@@ -126,7 +130,11 @@ def resolve_fields(model, names):
     bad = [name for name in names if not _is_readable(model, name)]
     if bad:
         listed = ", ".join(repr(name) for name in bad)
-        raise ToolError(f"Model {model._name!r} has no readable field(s) {listed}.")
+        message = f"Model {model._name!r} has no readable field(s) {listed}."
+        if all(name in model._fields for name in bad):
+            # Fields that exist, outside the user's groups: Odoo's refusal.
+            raise AccessRefused(message, rule="odoo:field_groups")
+        raise ToolError(message)
     unique = list(dict.fromkeys(names))
     return unique if "id" in unique else ["id", *unique]
 
