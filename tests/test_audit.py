@@ -175,9 +175,7 @@ def test_odoo_denials_are_recorded_as_such(mcp, make_user):
     assert event["user_ref"] == user.id
 
 
-def test_a_field_outside_the_user_s_groups_is_an_odoo_denial(
-    mcp, make_user, odoo_env
-):
+def test_a_field_outside_the_user_s_groups_is_an_odoo_denial(mcp, make_user, odoo_env):
     # ir.mail_server.smtp_pass belongs to base.group_system; the user may read
     # the model itself through a group of its own.
     group = odoo_env["res.groups"].create({"name": "Audit: mail server readers"})
