@@ -8,6 +8,8 @@ the audit chain and the token check, and the rate-limit counters' table.
 DROP_SQL = """
 DROP FUNCTION IF EXISTS mcp_audit_append() CASCADE;
 DROP FUNCTION IF EXISTS mcp_audit_guard() CASCADE;
+DROP FUNCTION IF EXISTS mcp_audit_prune_guard() CASCADE;
+DROP FUNCTION IF EXISTS mcp_audit_head_guard() CASCADE;
 DROP FUNCTION IF EXISTS mcp_audit_canonical(mcp_audit_event);
 DROP FUNCTION IF EXISTS mcp_audit_copy_text(text);
 DROP FUNCTION IF EXISTS mcp_oauth_access_check(varchar, integer);

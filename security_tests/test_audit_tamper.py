@@ -108,15 +108,70 @@ def test_a_deleted_row_is_detected(audited, server_registry):
     assert "missing" in report["message"]
 
 
-def test_deleting_the_oldest_rows_without_the_retention_job_is_detected(
+def test_the_retention_switch_cannot_delete_events_no_checkpoint_covers(
+    audited, server_registry
+):
+    # Regression: any session of Odoo's database role could set the retention
+    # job's switch and delete the newest events, then rewind the head.
+    with attacker_env(server_registry) as env:
+        last = _last(env.cr)
+        env.cr.execute("SET LOCAL mcp.audit_prune = 'on'")
+        for sequence in (last, 1):
+            with (
+                pytest.raises(psycopg2.Error, match="not covered by a signed"),
+                env.cr.savepoint(),
+            ):
+                env.cr.execute(
+                    "DELETE FROM mcp_audit_event WHERE sequence >= %s", [sequence]
+                )
+        assert _last(env.cr) == last
+
+
+def test_deleting_covered_rows_without_the_retention_job_is_detected(
     audited, server_registry
 ):
     with attacker_env(server_registry) as env:
+        env["mcp.audit.checkpoint"].sudo()._sign_head()
+        # The switch lets covered rows go, but no prune record says so.
         env.cr.execute("SET LOCAL mcp.audit_prune = 'on'")
         env.cr.execute("DELETE FROM mcp_audit_event WHERE sequence <= 2")
         report = mcp_audit.verify_chain(env)
     assert not report["ok"]
     assert report["broken_sequence"] == 3
+
+
+def test_the_chain_head_moves_only_with_an_append(audited, server_registry):
+    with attacker_env(server_registry) as env:
+        for statement in (
+            "UPDATE mcp_audit_head SET last_sequence = last_sequence - 1",
+            "DELETE FROM mcp_audit_head",
+            "TRUNCATE mcp_audit_head",
+        ):
+            with (
+                pytest.raises(psycopg2.Error, match="head moves only|append-only"),
+                env.cr.savepoint(),
+            ):
+                env.cr.execute(statement)
+        head = env["mcp.audit.head"].sudo().search([])
+        with pytest.raises(AccessError):
+            head.write({"last_sequence": 0})
+        with pytest.raises(AccessError):
+            head.unlink()
+        assert mcp_audit.verify_chain(env)["ok"]
+
+
+def test_nobody_forges_pending_events_or_checkpoints_through_the_orm(
+    audited, server_registry
+):
+    with attacker_env(server_registry) as env:
+        with pytest.raises(AccessError):
+            env["mcp.audit.pending"].sudo().create({"payload": '{"method": "x"}'})
+        with pytest.raises(AccessError):
+            env["mcp.audit.checkpoint"].sudo().create(
+                {"sequence": 1, "hash": "0" * 64, "signature": "x", "public_key": "x"}
+            )
+        with pytest.raises(AccessError):
+            env["mcp.audit.head"].sudo().create({"last_sequence": 0})
 
 
 def test_deleting_the_newest_rows_is_detected_by_the_head_and_checkpoints(
@@ -156,7 +211,10 @@ def test_the_database_refuses_edits_without_superuser_tricks(audited, server_reg
             "TRUNCATE mcp_audit_event",
             "DELETE FROM mcp_audit_checkpoint",
         ):
-            with pytest.raises(psycopg2.Error, match="append-only"), env.cr.savepoint():
+            with (
+                pytest.raises(psycopg2.Error, match="append-only|cannot be deleted"),
+                env.cr.savepoint(),
+            ):
                 env.cr.execute(statement)
 
 

@@ -158,6 +158,34 @@ BEGIN
         TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
 END
 $$;
+
+-- Events: deleted only by the retention job, and only where a signed
+-- checkpoint covers them, so that no session can drop the newest events.
+CREATE OR REPLACE FUNCTION mcp_audit_prune_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('mcp.audit_prune', true) = 'on'
+       AND OLD.sequence <= (SELECT max(sequence) FROM mcp_audit_checkpoint) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'MCP audit event % is not covered by a signed checkpoint '
+        'and cannot be deleted', OLD.sequence
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+
+-- The head row moves only inside an append (the append trigger's own UPDATE
+-- runs one trigger level down); it is never deleted.
+CREATE OR REPLACE FUNCTION mcp_audit_head_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND pg_trigger_depth() > 1 THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'the MCP audit chain head moves only with an append: % refused',
+        TG_OP USING ERRCODE = 'insufficient_privilege';
+END
+$$;
 """
 
 TRIGGERS_SQL = """
@@ -186,8 +214,11 @@ CREATE OR REPLACE TRIGGER mcp_audit_event_append
     BEFORE INSERT ON mcp_audit_event
     FOR EACH ROW EXECUTE FUNCTION mcp_audit_append();
 CREATE OR REPLACE TRIGGER mcp_audit_event_guard
-    BEFORE UPDATE OR DELETE ON mcp_audit_event
-    FOR EACH STATEMENT EXECUTE FUNCTION mcp_audit_guard('prunable');
+    BEFORE UPDATE ON mcp_audit_event
+    FOR EACH STATEMENT EXECUTE FUNCTION mcp_audit_guard('never');
+CREATE OR REPLACE TRIGGER mcp_audit_event_prune_guard
+    BEFORE DELETE ON mcp_audit_event
+    FOR EACH ROW EXECUTE FUNCTION mcp_audit_prune_guard();
 CREATE OR REPLACE TRIGGER mcp_audit_event_no_truncate
     BEFORE TRUNCATE ON mcp_audit_event
     FOR EACH STATEMENT EXECUTE FUNCTION mcp_audit_guard('never');
@@ -199,6 +230,15 @@ CREATE OR REPLACE TRIGGER mcp_audit_pending_guard
     FOR EACH STATEMENT EXECUTE FUNCTION mcp_audit_guard('prunable');
 CREATE OR REPLACE TRIGGER mcp_audit_pending_no_truncate
     BEFORE TRUNCATE ON mcp_audit_pending
+    FOR EACH STATEMENT EXECUTE FUNCTION mcp_audit_guard('never');
+"""
+
+HEAD_TRIGGERS_SQL = """
+CREATE OR REPLACE TRIGGER mcp_audit_head_guard
+    BEFORE UPDATE OR DELETE ON mcp_audit_head
+    FOR EACH ROW EXECUTE FUNCTION mcp_audit_head_guard();
+CREATE OR REPLACE TRIGGER mcp_audit_head_no_truncate
+    BEFORE TRUNCATE ON mcp_audit_head
     FOR EACH STATEMENT EXECUTE FUNCTION mcp_audit_guard('never');
 """
 
@@ -230,10 +270,18 @@ COPY (
 
 
 class AppendOnly(models.AbstractModel):
-    """Refuses ``write`` and ``unlink`` through the ORM, to everyone."""
+    """Refuses ``create``, ``write`` and ``unlink`` through the ORM, to everyone.
+
+    The server writes these tables in SQL (the audit step, the checkpoint
+    cron); nobody adds, changes or removes a row through the ORM, sudo or not.
+    """
 
     _name = "mcp.audit.append_only"
     _description = "MCP audit: append-only records"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        raise AccessError(_("MCP audit records are written by the server only."))
 
     def write(self, vals):
         raise AccessError(_("MCP audit records cannot be changed."))
@@ -246,13 +294,17 @@ class McpAuditHead(models.Model):
     """The one row that serialises appends and holds the chain's end."""
 
     _name = "mcp.audit.head"
+    _inherit = ["mcp.audit.append_only"]
     _description = "MCP audit chain head"
     _log_access = False
+    _allow_sudo_commands = False
 
     last_sequence = fields.Integer(readonly=True)
     last_hash = fields.Char(readonly=True)
 
     def init(self):
+        self.env.cr.execute(GUARD_SQL)
+        self.env.cr.execute(HEAD_TRIGGERS_SQL)
         self.env.cr.execute(
             "INSERT INTO mcp_audit_head (id, last_sequence, last_hash)"
             " VALUES (1, 0, %s) ON CONFLICT (id) DO NOTHING",
@@ -326,11 +378,6 @@ class McpAuditEvent(models.Model):
         self.env.cr.execute(GUARD_SQL)
         self.env.cr.execute(TRIGGERS_SQL)
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        # Events are appended by the audit step in SQL; the ORM adds nothing.
-        raise AccessError(_("MCP audit events are written by the server only."))
-
     # -- actions of the Audit Reader ----------------------------------------------
 
     def _check_reader(self):
@@ -381,8 +428,11 @@ class McpAuditEvent(models.Model):
         # sudo: signing the addon's own bookkeeping.
         checkpoint = self.env["mcp.audit.checkpoint"].sudo()._sign_head()
         if checkpoint:
+            # The hash in the server log is an anchor outside the database.
             _logger.info(
-                "MCP audit checkpoint SIGNED at sequence %s", checkpoint.sequence
+                "MCP audit checkpoint SIGNED at sequence %s hash %s",
+                checkpoint.sequence,
+                checkpoint.hash,
             )
 
     @api.model
@@ -463,15 +513,27 @@ class McpAuditCheckpoint(models.Model):
         key = self._signing_key()
         public = self._public_b64(key)
         signature = key.sign(self._message(*row))
-        return self.create(
-            {
-                "sequence": row[0],
-                "hash": row[1],
-                "signature": base64.b64encode(signature).decode(),
-                "public_key": public,
-                "key_fingerprint": hashlib.sha256(public.encode()).hexdigest()[:16],
-            }
+        # In SQL: the ORM refuses to create audit records, for everyone.
+        cr.execute(
+            """
+            INSERT INTO mcp_audit_checkpoint (
+                sequence, hash, signature, public_key, key_fingerprint,
+                create_uid, create_date, write_uid, write_date
+            ) VALUES (%s, %s, %s, %s, %s, %s, now() at time zone 'UTC',
+                      %s, now() at time zone 'UTC')
+            RETURNING id
+            """,
+            [
+                row[0],
+                row[1],
+                base64.b64encode(signature).decode(),
+                public,
+                hashlib.sha256(public.encode()).hexdigest()[:16],
+                self.env.uid,
+                self.env.uid,
+            ],
         )
+        return self.browse(cr.fetchone()[0])
 
     def _check_signatures(self, trusted_public):
         """The first checkpoint whose signature or key is wrong, and why."""
