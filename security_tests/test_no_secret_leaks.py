@@ -97,6 +97,8 @@ def _calls(client):
             },
         ),
         client.message(f"method/{PLANTED['password']}\r\nforged", {}),
+        # In the JSON-RPC id, which spans and the audit log both record.
+        {"jsonrpc": "2.0", "id": PLANTED["api_key"], "method": "ping", "params": {}},
     ]
 
 

@@ -85,3 +85,21 @@ def test_a_broken_policy_can_not_be_saved_over_the_one_in_force(
                 )
         # The rule in force still holds.
         assert _search(internal_user, VISIBLE)["isError"] is True
+
+
+def test_a_model_denied_by_policy_cannot_be_read_through_batch_search(
+    internal_user, server_env
+):
+    # Regression: batch_search names its models inside "searches", and the
+    # policy step used to decide on no model at all for it.
+    searches = {"searches": [{"model": "res.partner"}, {"model": VISIBLE}]}
+    assert internal_user.call_tool("batch_search", searches)["isError"] is False
+    rule = f"p, *, *, {VISIBLE}, *, *, deny, *"
+    with policy_in_force(server_env, "p, *, *, *, *, *, allow, *\n" + rule):
+        denied = internal_user.call_tool("batch_search", searches)
+        alone = internal_user.call_tool(
+            "batch_search", {"searches": [{"model": "res.partner", "limit": 1}]}
+        )
+    assert denied["isError"] is True
+    assert denied["content"][0]["text"] == f"Denied by policy rule {rule}"
+    assert alone["isError"] is False

@@ -248,12 +248,16 @@ def _subject_of(env):
     return Subject(names, env.context.get("tz") or user.tz or "UTC")
 
 
-def _target_model(item, arguments):
+def _target_models(item, arguments):
+    """The models a call is about: one, several (batch_search), or "" if none."""
     try:
-        model = item.audit_targets(arguments).get("model")
+        targets = item.audit_targets(arguments)
     except Exception:  # noqa: BLE001 - a tool's helper must not break the check
-        model = None
-    return model if isinstance(model, str) else ""
+        targets = {}
+    models = targets.get("models")
+    if not isinstance(models, list) or not models:
+        models = [targets.get("model")]
+    return [model if isinstance(model, str) else "" for model in models]
 
 
 def _deny(ctx, rule):
@@ -291,17 +295,17 @@ def policy(ctx, call_next):
     if engine is None:
         return _deny(ctx, "no policy is in force")
     env = ctx.env
-    allowed, rule = engine.decide(
-        (env.uid, tuple(env.user._get_group_ids())),
-        lambda: _subject_of(env),
-        # Reading the current company costs a query; only asked when a rule
-        # names one.
-        str(env.company.id) if engine.uses_company else "*",
-        _target_model(item, arguments or {}),
-        item.name,
-        tool_class(item),
-    )
-    if not allowed:
-        return _deny(ctx, rule)
-    ctx.decision, ctx.rule = "allow", rule
+    who = (env.uid, tuple(env.user._get_group_ids()))
+    # Reading the current company costs a query; only asked when a rule names one.
+    company = str(env.company.id) if engine.uses_company else "*"
+    rules = []
+    # A call about several models is allowed only if each of them is.
+    for model in _target_models(item, arguments or {}):
+        allowed, rule = engine.decide(
+            who, lambda: _subject_of(env), company, model, item.name, tool_class(item)
+        )
+        if not allowed:
+            return _deny(ctx, rule)
+        rules.append(rule)
+    ctx.decision, ctx.rule = "allow", ",".join(dict.fromkeys(rules))
     return call_next(ctx)

@@ -64,7 +64,8 @@ def _attributes(ctx):
         "network.protocol.name": "http",
     }
     if not ctx.message.is_notification:
-        attributes["jsonrpc.request.id"] = str(ctx.message.id)
+        # The id is the client's too: masked like the audit log masks it.
+        attributes["jsonrpc.request.id"] = mask_optional(ctx.message.id)
     if ctx.remote_addr:
         attributes["client.address"] = ctx.remote_addr
     if target:

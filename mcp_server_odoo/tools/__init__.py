@@ -51,7 +51,8 @@ class Tool:
     groups: tuple = ()
     # What the audit records of a call: ``targets(arguments, structured)``
     # returns {"model": str|None, "ids": [int], "fields": [str]} (names only,
-    # never values). None means :func:`default_targets`.
+    # never values), and "models": [str] when a call is about several models
+    # (policies decide on each). None means :func:`default_targets`.
     targets: object = field(default=None, compare=False)
 
     def audit_targets(self, arguments, structured=None):

@@ -240,9 +240,26 @@ def get_record(env, arguments):
         "required": ["results"],
         "additionalProperties": False,
     },
+    targets=lambda arguments, structured=None: _batch_targets(arguments),
 )
 def batch_search(env, arguments):
     return {"results": [_batch_item(env, item) for item in arguments["searches"]]}
+
+
+def _batch_targets(arguments):
+    """Every model the searches are about, for policies and the audit."""
+    searches = arguments.get("searches")
+    models = []
+    for search in searches if isinstance(searches, list) else []:
+        model = search.get("model") if isinstance(search, dict) else None
+        if isinstance(model, str) and model not in models:
+            models.append(model)
+    return {
+        "model": ",".join(models) or None,
+        "models": models,
+        "ids": [],
+        "fields": [],
+    }
 
 
 def _batch_item(env, arguments):
