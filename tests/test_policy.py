@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from odoo.exceptions import ValidationError
+from odoo.modules.registry import Registry
 
 from odoo.addons.mcp_server_odoo.chain import AuthResult
 from odoo.addons.mcp_server_odoo.chain import policy as policy_step
@@ -209,6 +210,14 @@ def test_a_denied_call_names_the_rule_and_marks_the_context(call, enforce, make_
     rule = "p, *, *, res.partner, *, *, deny, *"
     assert result["content"][0]["text"] == f"Denied by policy rule {rule}"
     assert (ctx.decision, ctx.rule, ctx.error_type) == ("deny", rule, "policy_denied")
+    # The stored event says the same: the deny, the rule, the model.
+    with Registry(ctx.cr.dbname).cursor() as cr:
+        cr.execute(
+            "SELECT outcome, decision, rule, target_model FROM mcp_audit_event"
+            " WHERE trace_id = %s",
+            [ctx.trace_id],
+        )
+        assert cr.fetchall() == [("denied_policy", "deny", rule, PARTNER)]
     ctx, result = call(make_user(), "search_records", {"model": "res.country"})
     assert result["isError"] is False
     assert (ctx.decision, ctx.rule) == ("allow", "p, " + ALLOW_ALL[3:])

@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from odoo import SUPERUSER_ID, api
+from odoo.modules.registry import Registry
 from odoo.tools import config
 
 from odoo.addons.mcp_server_odoo.chain import AuthResult
@@ -247,3 +248,30 @@ def test_an_unreachable_redis_falls_back_to_postgresql(odoo_env, orm_registry):
     finally:
         config.options.pop(mcp_rate_limit.REDIS_OPTION, None)
     assert _count(orm_registry, bucket) == 1
+
+
+def test_a_refused_message_leaves_its_own_rate_limited_event(
+    handle, limits, make_user, odoo_env
+):
+    limits(calls=1)
+    user = make_user()
+    handle(uid=user.id, client="mcpc_audited")
+    with pytest.raises(McpError) as refused:
+        handle(uid=user.id, client="mcpc_audited")
+    assert refused.value.status == 429
+    # The event commits on its own connection: read it through another cursor.
+    with Registry(odoo_env.cr.dbname).cursor() as cr:
+        cr.execute(
+            "SELECT outcome, error_type, user_ref, oauth_client, method"
+            "  FROM mcp_audit_event WHERE user_ref = %s ORDER BY sequence",
+            [user.id],
+        )
+        rows = cr.fetchall()
+    assert rows[-1] == (
+        "rate_limited",
+        str(errors.RATE_LIMITED),
+        user.id,
+        "mcpc_audited",
+        "ping",
+    )
+    assert [row[0] for row in rows] == ["success", "rate_limited"]

@@ -213,8 +213,20 @@ def _result_of(result):
     return result
 
 
+def _requested_targets(ctx):
+    """What a tools/call names, when dispatch did not get to say (a refusal)."""
+    item = ctx.tools.get(ctx.target) if ctx.tools and ctx.target else None
+    arguments = ctx.message.params.get("arguments")
+    if item is None or not isinstance(arguments, dict):
+        return {}
+    try:
+        return item.audit_targets(arguments)
+    except Exception:  # noqa: BLE001 - a tool's helper must not stop the record
+        return {}
+
+
 def _targets(ctx):
-    targets = ctx.targets or {}
+    targets = ctx.targets if ctx.targets is not None else _requested_targets(ctx)
     ids = [i for i in targets.get("ids") or [] if isinstance(i, int)]
     fields = [redaction.mask_text(name) for name in targets.get("fields") or []]
     return {
