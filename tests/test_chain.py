@@ -10,6 +10,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from odoo.addons.mcp_server_odoo.chain import AuthResult, Chain, Step
+from odoo.addons.mcp_server_odoo.chain import policy as policy_step
 from odoo.addons.mcp_server_odoo.protocol import transport
 from odoo.addons.mcp_server_odoo.protocol.errors import McpError
 from odoo.addons.mcp_server_odoo.tools import ToolRegistry, tool
@@ -144,9 +145,14 @@ def test_a_tool_error_marks_the_span_with_its_class(mcp, odoo_env, span_exporter
         uid=admin.id,
     )
     assert result["isError"] is True
-    server = _spans(span_exporter)["tools/call describe_model"]
+    spans = _spans(span_exporter)
+    server = spans["tools/call describe_model"]
     assert server.status.status_code is StatusCode.ERROR
     assert server.attributes["error.type"] == "tool_error"
+    # The step that answered with the error is marked, the ones around it not.
+    assert spans["mcp.dispatch"].attributes["error.type"] == "tool_error"
+    assert spans["mcp.policy"].status.status_code is not StatusCode.ERROR
+    assert spans["mcp.audit"].status.status_code is not StatusCode.ERROR
 
 
 def test_w3c_trace_context_from_meta_becomes_the_parent(mcp, odoo_env, span_exporter):
@@ -227,3 +233,32 @@ def test_another_addon_can_add_a_step_and_a_tool_family(odoo_env):
     ]
     registry = ToolRegistry([*server._mcp_tool_families(), [echo]])
     assert "echo" in registry and "search_records" in registry
+
+
+def test_a_policy_denial_marks_the_policy_span(mcp, odoo_env, span_exporter):
+    odoo_env["mcp.policy"].create(
+        {"name": "spans", "policy_text": "p, *, *, res.partner, *, *, deny, *"}
+    ).action_activate()
+    odoo_env["ir.config_parameter"].set_param(policy_step.ENABLED_PARAM, "True")
+    policy_step.clear_engines()
+    try:
+        _ctx, result = mcp(
+            {
+                "jsonrpc": "2.0",
+                "id": 5,
+                "method": "tools/call",
+                "params": {
+                    "name": "search_records",
+                    "arguments": {"model": "res.partner"},
+                },
+            },
+            uid=odoo_env.ref("base.user_admin").id,
+        )
+    finally:
+        policy_step.clear_engines()
+    assert result["isError"] is True
+    spans = _spans(span_exporter)
+    assert spans["mcp.policy"].attributes["error.type"] == "policy_denied"
+    assert "mcp.dispatch" not in spans
+    server = spans["tools/call search_records"]
+    assert server.attributes["error.type"] == "policy_denied"

@@ -122,13 +122,26 @@ def traced_step(step_name, func):
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
+            inner = []
+
+            def record_inner(next_ctx):
+                try:
+                    return call_next(next_ctx)
+                finally:
+                    inner.append(next_ctx.error_type)
+
             try:
-                return func(ctx, call_next)
+                result = func(ctx, record_inner)
             except McpError as exc:
                 _mark_error(span, str(exc.code))
                 raise
             except Exception as exc:
                 _mark_error(span, type(exc).__qualname__)
                 raise
+            # A refusal answered as a result (a policy deny, a tool error) marks
+            # the span of the step that gave it, not the steps around it.
+            if ctx.error_type and (not inner or inner[0] != ctx.error_type):
+                _mark_error(span, ctx.error_type)
+            return result
 
     return wrapper
