@@ -463,3 +463,35 @@ def test_the_result_shape_is_that_of_what_the_client_received(mcp, odoo_env):
         structured, key=audit_step.audit_key("argument-digests")
     )
     assert _event(odoo_env, ctx.trace_id)["result"] == expected
+
+
+def test_verify_reports_a_deleted_signing_key_and_makes_no_new_one(odoo_env):
+    odoo_env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+    audit_step.append(odoo_env.cr, {"method": "ping", "outcome": "success"})
+    odoo_env["mcp.audit.checkpoint"].sudo()._sign_head()
+    params = odoo_env["ir.config_parameter"].sudo()
+    params.search([("key", "=", mcp_audit.KEY_PARAM)]).unlink()
+    report = mcp_audit.verify_chain(odoo_env)
+    assert not report["ok"]
+    assert "signing key is missing" in report["message"]
+    assert not params.get_param(mcp_audit.KEY_PARAM)
+
+
+def test_verify_without_the_audit_key_says_what_to_configure(odoo_env, monkeypatch):
+    # An event and a checkpoint this transaction sees (its snapshot may predate
+    # events committed by other connections).
+    odoo_env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+    audit_step.append(odoo_env.cr, {"method": "ping", "outcome": "success"})
+    reader = odoo_env["res.users"].create(
+        {
+            "name": "Reader",
+            "login": "verify-reader",
+            "groups_id": [(6, 0, [odoo_env.ref(mcp_audit.READER_GROUP).id])],
+        }
+    )
+    odoo_env["mcp.audit.checkpoint"].sudo()._sign_head()
+    monkeypatch.setitem(config.options, audit_step.CONFIG_KEY, "")
+    action = odoo_env["mcp.audit.event"].with_user(reader).action_verify_chain()
+    result = odoo_env["mcp.audit.verify"].browse(action["res_id"])
+    assert not result.ok
+    assert "mcp_audit_key" in result.message

@@ -62,3 +62,12 @@ def test_a_range_that_is_not_one_is_refused_with_a_reason(odoo_http, browser_for
         )
         assert response.status_code == 400
         assert "sequence numbers" in response.text
+
+
+def test_a_range_beyond_one_export_is_refused_not_cut(odoo_http, browser_for):
+    browser, _uid = browser_for(groups=READER)
+    response = browser.session.get(
+        f"{odoo_http.url}{EXPORT}", params={"from": 1, "to": 2_000_000}, timeout=30
+    )
+    assert response.status_code == 400
+    assert "split the range" in response.text

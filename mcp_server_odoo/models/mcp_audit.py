@@ -471,11 +471,26 @@ class McpAuditCheckpoint(models.Model):
             f"mcp_server_odoo audit checkpoint v1\n{uuid}\n{sequence}\n{hash_}".encode()
         )
 
-    def _signing_key(self):
-        """This server's Ed25519 key, created on first use; fails closed."""
-        fernet = Fernet(base64.urlsafe_b64encode(audit_step.audit_key("signing-key")))
+    def _signing_key(self, *, create=True):
+        """This server's Ed25519 key, created on first use; fails closed.
+
+        With ``create=False`` (verification) a missing key is an error, not a
+        reason to make a new one.
+        """
+        try:
+            secret = audit_step.audit_key("signing-key")
+        except audit_step.AuditKeyMissing as exc:
+            raise UserError(str(exc)) from None
+        fernet = Fernet(base64.urlsafe_b64encode(secret))
         params = self.env["ir.config_parameter"].sudo()
         stored = params.get_param(KEY_PARAM)
+        if not stored and not create:
+            raise UserError(
+                _(
+                    "The audit signing key is missing from the database: the "
+                    "signed checkpoints cannot be checked."
+                )
+            )
         if stored:
             try:
                 return Ed25519PrivateKey.from_private_bytes(
@@ -700,7 +715,10 @@ def verify_chain(env):
 def _check_checkpoints(env, checkpoints, last):
     if not checkpoints:
         return None
-    key = checkpoints._signing_key()
+    try:
+        key = checkpoints._signing_key(create=False)
+    except UserError as exc:
+        return min(checkpoints.mapped("sequence")), str(exc.args[0])
     broken, reason = checkpoints._check_signatures(checkpoints._public_b64(key))
     if broken:
         return broken.sequence, f"checkpoint at sequence {broken.sequence} {reason}"
