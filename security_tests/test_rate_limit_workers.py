@@ -74,8 +74,9 @@ def test_a_burst_from_several_processes_is_refused_within_two_percent(
     statuses = Counter(status for status, _retry in answers)
     total = PROCESSES * PER_PROCESS
     assert set(statuses) <= {200, 429}, statuses
-    refused = statuses[429]
-    assert abs(refused - (total - LIMIT)) <= 0.02 * total, statuses
+    # Within 2 % of the configured number: the messages let through.
+    assert abs(statuses[200] - LIMIT) <= 0.02 * LIMIT, statuses
+    assert statuses[429] == total - statuses[200]
     assert all(retry and int(retry) >= 1 for status, retry in answers if status == 429)
     # Both workers served the burst (a pid per worker in the log is not
     # reliable; the server was started with --workers 2 and no thread mode).
