@@ -29,6 +29,7 @@
         "views/oauth_views.xml",
         "views/oauth_templates.xml",
         "views/audit_views.xml",
+        "views/mcp_menus.xml",
     ],
     "uninstall_hook": "uninstall_hook",
     "installable": True,

@@ -1,5 +1,17 @@
 from odoo import fields, models
 
+# Integer settings for which 0 is a choice (no limit, keep everything), not
+# "unset": Odoo stores an integer 0 as no parameter at all, which the readers
+# take for the default.
+ZERO_MEANS_OFF = (
+    "mcp_oauth_registrations_per_hour",
+    "mcp_rate_limit_calls",
+    "mcp_rate_limit_ip_calls",
+    "mcp_rate_limit_ip_failures",
+    "mcp_rate_limit_oauth_calls",
+    "mcp_audit_retention_days",
+)
+
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
@@ -172,3 +184,11 @@ class ResConfigSettings(models.TransientModel):
         help="Events older than this are pruned, but only up to a signed "
         "checkpoint, and the pruning is itself recorded. 0 keeps every event.",
     )
+
+    def set_values(self):
+        super().set_values()
+        # sudo: the settings' own parameters, as super() writes them.
+        params = self.env["ir.config_parameter"].sudo()
+        for name in ZERO_MEANS_OFF:
+            if self[name] == 0:
+                params.set_param(self._fields[name].config_parameter, "0")
