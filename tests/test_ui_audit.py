@@ -226,20 +226,16 @@ def test_the_checkpoint_cron_signs_the_newest_event(committed_events, orm_regist
         assert env["mcp.audit.checkpoint"].search([], limit=1) == checkpoint
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mcp_audit.py _cron_checkpoint signs the head of the transaction's "
-    "snapshot, taken before chain_pending commits what it swept: those events "
-    "wait for the next run's checkpoint",
-)
 def test_the_checkpoint_cron_signs_what_it_just_chained(committed_events, orm_registry):
     request_id = f"left-{uuid.uuid4().hex[:8]}"
     _leave_pending(orm_registry, request_id)
     with _rolled_back(orm_registry) as env:
         env.ref(CHECKPOINT_CRON).method_direct_trigger()
-        checkpoint = env["mcp.audit.checkpoint"].search([], limit=1)
-        (chained,), _pending = _chained_sequence(orm_registry, request_id)
-        assert checkpoint.sequence >= chained
+    (chained,), _pending = _chained_sequence(orm_registry, request_id)
+    # The checkpoint commits in a transaction of its own, begun after the sweep.
+    with orm_registry.cursor() as cr:
+        cr.execute("SELECT max(sequence) FROM mcp_audit_checkpoint")
+        assert cr.fetchone()[0] >= chained
 
 
 def test_the_prune_cron_keeps_recent_events(committed_events, orm_registry):

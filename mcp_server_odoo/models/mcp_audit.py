@@ -423,17 +423,21 @@ class McpAuditEvent(models.Model):
 
     @api.model
     def _cron_checkpoint(self):
-        # Chain what a failed post-commit hook left, then sign the head.
-        audit_step.chain_pending(self.env.cr.dbname)
-        # sudo: signing the addon's own bookkeeping.
-        checkpoint = self.env["mcp.audit.checkpoint"].sudo()._sign_head()
-        if checkpoint:
-            # The hash in the server log is an anchor outside the database.
-            _logger.info(
-                "MCP audit checkpoint SIGNED at sequence %s hash %s",
-                checkpoint.sequence,
-                checkpoint.hash,
-            )
+        # Chain what a failed post-commit hook left, then sign the head, in a
+        # transaction begun after that sweep committed: the cron's own snapshot
+        # predates it and would sign the head as it was before.
+        dbname = self.env.cr.dbname
+        audit_step.chain_pending(dbname)
+        with audit_step.own_cursor(dbname) as cr:
+            # sudo: signing the addon's own bookkeeping.
+            checkpoint = self.env(cr=cr)["mcp.audit.checkpoint"].sudo()._sign_head()
+            if checkpoint:
+                # The hash in the server log is an anchor outside the database.
+                _logger.info(
+                    "MCP audit checkpoint SIGNED at sequence %s hash %s",
+                    checkpoint.sequence,
+                    checkpoint.hash,
+                )
 
     @api.model
     def _cron_prune(self):
