@@ -1,4 +1,4 @@
-"""`make run`: create or upgrade a database with the addon, then serve it.
+"""`make run`: create, install into or upgrade a database with the addon; serve it.
 
 Runs with the bootstrap's virtualenv python. Odoo listens on 127.0.0.1 only.
 """
@@ -71,6 +71,34 @@ def database_exists(name):
             return cr.fetchone() is not None
 
 
+# Module states in which `-u` reaches the addon; in any other (uninstalled,
+# to install, or no row at all) `-u` would load nothing and /mcp would be 404.
+INSTALLED_STATES = ("installed", "to upgrade", "to remove")
+
+
+def addon_installed(name):
+    """Whether database ``name`` has mcp_server_odoo installed (False if not Odoo's)."""
+    with contextlib.closing(psycopg2.connect(dbname=name)) as conn:
+        with conn.cursor() as cr:
+            cr.execute("SELECT to_regclass('ir_module_module') IS NOT NULL")
+            if not cr.fetchone()[0]:
+                return False
+            cr.execute(
+                "SELECT state FROM ir_module_module WHERE name = 'mcp_server_odoo'"
+            )
+            row = cr.fetchone()
+            return row is not None and row[0] in INSTALLED_STATES
+
+
+def addon_action(name):
+    """``(odoo-bin option, what it does)`` for database ``name``."""
+    if not database_exists(name):
+        return "-i", f"creating database {name!r} with mcp_server_odoo"
+    if addon_installed(name):
+        return "-u", f"upgrading mcp_server_odoo in database {name!r}"
+    return "-i", f"installing mcp_server_odoo into database {name!r}"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", default="mcp")
@@ -89,12 +117,8 @@ def main():
         "-d",
         args.db,
     ]
-    action = "-u" if database_exists(args.db) else "-i"
-    print(
-        f"[run] {'upgrading' if action == '-u' else 'creating'} database "
-        f"{args.db!r} with mcp_server_odoo",
-        flush=True,
-    )
+    action, doing = addon_action(args.db)
+    print(f"[run] {doing}", flush=True)
     subprocess.run(  # noqa: S603
         [
             *odoo,

@@ -9,7 +9,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from odoo.addons.mcp_server_odoo.chain import AuthResult, Chain, Step
+from odoo.addons.mcp_server_odoo.chain import AuthResult, Chain, Context, Step
 from odoo.addons.mcp_server_odoo.chain import policy as policy_step
 from odoo.addons.mcp_server_odoo.protocol import transport
 from odoo.addons.mcp_server_odoo.protocol.errors import McpError
@@ -205,22 +205,29 @@ def test_duplicate_chain_steps_fail_when_the_chain_is_built():
 
 
 def test_another_addon_can_add_a_step_and_a_tool_family(odoo_env):
-    """The extension points are plain list-returning model methods."""
+    """The hooks' contract, in-process: what they return is what runs.
 
-    @tool("echo", title="Echo", description="Echo", input_schema={}, output_schema={})
+    tests/test_extension_points.py installs a real addon that uses them.
+    """
+
+    @tool(
+        "echo",
+        title="Echo",
+        description="Echo",
+        input_schema={"properties": {"text": {"type": "string"}}},
+        output_schema={},
+    )
     def echo(env, arguments):
-        return arguments
+        return {"echo": arguments["text"], "uid": env.uid}
 
     server = odoo_env["mcp.server"]
     seen = []
-    steps = server._mcp_chain_steps() + [
-        Step(
-            "probe",
-            45,
-            lambda ctx, call_next: seen.append(ctx.method) or call_next(ctx),
-        )
-    ]
-    chain = Chain(steps)
+
+    def probe(ctx, call_next):
+        seen.append((ctx.method, ctx.env.uid))
+        return call_next(ctx)
+
+    chain = Chain([*server._mcp_chain_steps(), Step("probe", 45, probe)])
     assert chain.names == [
         "tracing",
         "audit",
@@ -231,8 +238,36 @@ def test_another_addon_can_add_a_step_and_a_tool_family(odoo_env):
         "policy",
         "dispatch",
     ]
+    ours = [item.name for family in server._mcp_tool_families() for item in family]
     registry = ToolRegistry([*server._mcp_tool_families(), [echo]])
-    assert "echo" in registry and "search_records" in registry
+    assert registry.names() == [*ours, "echo"]
+    assert registry.get("echo") is echo
+
+    admin = odoo_env.ref("base.user_admin")
+    accepted = transport.accept(
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": "echo", "arguments": {"text": "hi"}},
+            }
+        ).encode(),
+        {"mcp-protocol-version": "2025-11-25"},
+    )
+    result = chain(
+        Context(
+            message=accepted.message,
+            protocol_version=accepted.protocol_version,
+            auth=AuthResult(uid=admin.id, kind="api_key"),
+            cr=odoo_env.cr,
+            remote_addr="127.0.0.9",
+            tools=registry,
+            settings=server._mcp_settings(),
+        )
+    )
+    assert result["structuredContent"] == {"echo": "hi", "uid": admin.id}
+    assert seen == [("tools/call", admin.id)]
 
 
 def test_a_policy_denial_marks_the_policy_span(mcp, odoo_env, span_exporter):

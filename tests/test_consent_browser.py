@@ -7,6 +7,11 @@ page (its JavaScript included), reads the consent page and clicks Allow in one
 browser context and Deny in another. The test then redeems the code at
 /oauth/token and calls /mcp with the access token.
 
+The browser is part of the proof: when Chromium (``chromium`` on PATH, or
+``MCP_CHROMIUM``) or playwright-core is missing, these tests fail.
+``MCP_SKIP_BROWSER_TESTS=1`` skips them, on the user's explicit word only, and
+the skip message says so.
+
 Set ``MCP_SCREENSHOT_DIR`` to keep the screenshot of the consent page; it is
 written to the run's temporary directory otherwise.
 """
@@ -25,8 +30,11 @@ from tests.harness.oauth import Browser
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = Path(__file__).parent / "browser" / "consent.mjs"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = (
+    os.environ.get("MCP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+)
 APP_NAME = "Browser Consent App"
+SKIP_VARIABLE = "MCP_SKIP_BROWSER_TESTS"
 
 
 def _node_dir():
@@ -34,11 +42,23 @@ def _node_dir():
     return Path(cache) / "node"
 
 
-@pytest.fixture(scope="module")
+# Session-scoped, so that it is set up before the session's servers and
+# databases: without a browser the tests stop at once.
+@pytest.fixture(scope="session")
 def node_command():
-    """``[node, consent.mjs, node dir]``; skips when Chromium is not installed."""
+    """``[node, consent.mjs, node dir]``; fails when part of the browser is missing."""
+    if os.environ.get(SKIP_VARIABLE) == "1":
+        pytest.skip(
+            f"{SKIP_VARIABLE}=1: the user switched off the browser proof of the "
+            "consent page (Chromium and playwright-core are not checked)"
+        )
     if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (.ci/bootstrap installs it as root)")
+        pytest.fail(
+            "chromium is not installed: run .ci/bootstrap as root (it runs "
+            "apt-get install chromium), or set "
+            f"{SKIP_VARIABLE}=1 to skip the browser tests explicitly",
+            pytrace=False,
+        )
     done = subprocess.run(
         ["bash", str(REPO / ".ci" / "bootstrap-node")],
         capture_output=True,
@@ -48,6 +68,13 @@ def node_command():
     )
     assert done.returncode == 0, f".ci/bootstrap-node failed:\n{done.stderr[-4000:]}"
     node_dir = _node_dir()
+    if not (node_dir / "node_modules" / "playwright-core" / "package.json").exists():
+        pytest.fail(
+            f"playwright-core is not installed in {node_dir} (.ci/bootstrap-node "
+            f"installs it); set {SKIP_VARIABLE}=1 to skip the browser tests "
+            "explicitly",
+            pytrace=False,
+        )
     node = node_dir / "node_modules" / "node" / "bin" / "node"
     return [str(node), str(SCRIPT), str(node_dir)]
 

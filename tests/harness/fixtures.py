@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from . import odoo_server
+from . import logcheck, odoo_server
 from .client import McpHttpClient
 
 _state = {}
@@ -40,6 +40,37 @@ def run_dir():
         yield Path(path)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def server_logs_hold_no_traceback_or_500(run_dir):
+    """Fails the session (as an error at teardown) when an Odoo log is not clean.
+
+    Autouse and set up before any server, so its teardown runs after every
+    server has stopped and before run_dir is removed: it reads every log of
+    the run, subset runs included (tests/harness/logcheck.py). Set
+    ``MCP_KEEP_LOGS`` to a directory to keep a copy of those logs.
+    """
+    yield
+    if os.environ.get("MCP_KEEP_LOGS"):
+        logcheck.keep(run_dir, Path(os.environ["MCP_KEEP_LOGS"]))
+    failure = logcheck.report(run_dir)
+    if failure:
+        pytest.fail(failure, pytrace=False)
+
+
+@pytest.fixture
+def expect_server_error(request):
+    """``expect_server_error(needle, reason=...)``: this test provokes that error.
+
+    ``needle`` is the trace id the client received or the exact text of the
+    logged error; the session's log guard then accepts the records holding it.
+    """
+
+    def expect(needle, *, reason):
+        logcheck.expect(needle, reason=reason, test=request.node.nodeid)
+
+    return expect
+
+
 @pytest.fixture(scope="session")
 def template_db(run_dir):
     odoo_server.drop_stale_databases()
@@ -56,8 +87,6 @@ def template_db(run_dir):
         odoo_server.set_parameter(name, key, "0")
     yield name
     odoo_server.drop_database(name)
-    odoo_server.remove_config_file()
-    odoo_server.remove_data_dir()
 
 
 @pytest.fixture(scope="session")
@@ -230,6 +259,14 @@ def pytest_configure(config):
     # Test modules import the addon (odoo.addons.mcp_server_odoo...) at
     # collection time, which needs Odoo's addons path set up first.
     configure_odoo()
+
+
+def pytest_unconfigure(config):
+    # The configuration file holds this run's HMAC and audit keys: it goes
+    # whether or not a database was ever built (template_db may be unused, or
+    # its build may have failed).
+    odoo_server.remove_config_file()
+    odoo_server.remove_data_dir()
 
 
 # OAuth flows and their fixtures (oauth_user, oauth_app, browser_for, ...).

@@ -15,6 +15,8 @@ from pathlib import Path
 import psycopg2
 import requests
 
+from . import logcheck
+
 REPO = Path(__file__).resolve().parents[2]
 ODOO_SRC = Path(os.environ.get("ODOO_SRC", "/opt/odoo-src"))
 PREFIX = "mcp_test_"
@@ -37,8 +39,13 @@ def pg_params():
     return options
 
 
-def addons_path():
-    return f"{ODOO_SRC / 'odoo' / 'addons'},{REPO}"
+def addons_path(extra=()):
+    """Odoo's addons and ours, then ``extra`` folders (tests/addons, for one)."""
+    return ",".join(map(str, [ODOO_SRC / "odoo" / "addons", REPO, *extra]))
+
+
+def _config_path(pid=None):
+    return Path(tempfile.gettempdir()) / f"{PREFIX}{pid or os.getpid()}.conf"
 
 
 def config_file():
@@ -47,7 +54,7 @@ def config_file():
     ``mcp_oauth_hmac_key`` is a server-configuration secret, never stored in
     the database; the in-process ORM and the HTTP server read the same file.
     """
-    path = Path(tempfile.gettempdir()) / f"{PREFIX}{os.getpid()}.conf"
+    path = _config_path()
     if not path.exists():
         path.write_text(
             f"[options]\nmcp_oauth_hmac_key = {secrets.token_urlsafe(48)}\n"
@@ -58,9 +65,7 @@ def config_file():
 
 
 def remove_config_file():
-    (Path(tempfile.gettempdir()) / f"{PREFIX}{os.getpid()}.conf").unlink(
-        missing_ok=True
-    )
+    _config_path().unlink(missing_ok=True)
 
 
 def set_parameter(database, key, value):
@@ -76,12 +81,12 @@ def set_parameter(database, key, value):
         conn.commit()
 
 
-def odoo_options():
+def odoo_options(extra_addons=()):
     return [
         "-c",
         str(config_file()),
         "--addons-path",
-        addons_path(),
+        addons_path(extra_addons),
         *pg_params(),
         "--without-demo=all",
         "--data-dir",
@@ -110,7 +115,7 @@ def _pid_alive(pid):
 
 
 def drop_stale_databases():
-    """Drop databases left by earlier runs whose process is gone."""
+    """Drop databases, data and key files left by runs whose process is gone."""
     with contextlib.closing(admin_connection()) as conn, conn.cursor() as cr:
         cr.execute(
             "SELECT datname FROM pg_database WHERE datname LIKE %s", [PREFIX + "%"]
@@ -122,31 +127,44 @@ def drop_stale_databases():
     for path in DATA_DIR.parent.glob("mcp-tests-data-*"):
         if not _pid_alive(int(path.name.rsplit("-", 1)[1])):
             shutil.rmtree(path, ignore_errors=True)
+    # A run killed before pytest_unconfigure leaves its keys behind.
+    for path in _config_path().parent.glob(f"{PREFIX}*.conf"):
+        pid = path.name[len(PREFIX) : -len(".conf")]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            path.unlink(missing_ok=True)
 
 
 def db_name(role):
     return f"{PREFIX}{os.getpid()}_{role}"
 
 
-def build_template(name, log_path):
-    """Create ``name`` with base, web and the addon installed; raise with the log."""
+def run_once(database, *args, log_path, extra_addons=(), timeout=900):
+    """``odoo-bin -d database *args --stop-after-init``, logging to ``log_path``.
+
+    Returns the finished process; the log is watched by the session's guard.
+    """
     command = [
         sys.executable,
         str(ODOO_SRC / "odoo-bin"),
-        *odoo_options(),
+        *odoo_options(extra_addons),
         "-d",
-        name,
-        "-i",
-        "mcp_server_odoo",
+        database,
+        *args,
         "--stop-after-init",
         "--log-level",
         "warn",
         "--logfile",
         str(log_path),
     ]
-    done = subprocess.run(
-        command, cwd=REPO, check=False, capture_output=True, text=True
+    logcheck.watch(log_path)
+    return subprocess.run(  # noqa: S603
+        command, cwd=REPO, check=False, capture_output=True, text=True, timeout=timeout
     )
+
+
+def build_template(name, log_path):
+    """Create ``name`` with base, web and the addon installed; raise with the log."""
+    done = run_once(name, "-i", "mcp_server_odoo", log_path=log_path)
     log = Path(log_path).read_text() if Path(log_path).exists() else ""
     if done.returncode or re.search(r" (ERROR|CRITICAL) ", log):
         raise RuntimeError(
@@ -182,15 +200,16 @@ def free_port():
 class OdooServer:
     """``odoo-bin`` serving one database on a free loopback port."""
 
-    def __init__(self, database, log_path, *, workers=0, extra=()):
+    def __init__(self, database, log_path, *, workers=0, extra=(), extra_addons=()):
         self.database = database
         self.log_path = Path(log_path)
+        logcheck.watch(self.log_path)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [
             sys.executable,
             str(ODOO_SRC / "odoo-bin"),
-            *odoo_options(),
+            *odoo_options(extra_addons),
             # -d alone exposes exactly this database: without --db-filter,
             # Odoo 18 does not list PostgreSQL's databases on every request
             # that carries no session (every MCP request).
