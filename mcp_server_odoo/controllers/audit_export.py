@@ -61,7 +61,7 @@ class AuditExportController(http.Controller):
     @http.route(EXPORT_PATH, type="http", auth="user", methods=["GET"])
     def export_jsonl(self, **params):
         if not request.env.user.has_group(READER_GROUP):
-            return request.not_found()
+            raise request.not_found()
         first, last = _int_arg(params.get("from")), _int_arg(params.get("to"))
         if first is None or last is None or first > last:
             return request.make_response(
