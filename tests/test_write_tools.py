@@ -362,14 +362,25 @@ def test_users_security_fields_are_closed_but_preferences_are_not(
             id=user.id,
             values=values,
         )
-    call(
+    # Preferences: the caller's own only, even for an administrator.
+    refused(
         update_record,
         admin_env,
+        rf"your own user only \(id {admin_env.uid}\), not user {user.id}:",
         model="res.users",
         id=user.id,
         values={"name": "Writes Renamed", "tz": "Europe/Brussels"},
     )
-    assert user.name == "Writes Renamed"
+    own = mcp_env(odoo_env(user=user.id))
+    call(
+        update_record,
+        own,
+        model="res.users",
+        id=user.id,
+        values={"name": "Writes Renamed", "tz": "Europe/Brussels"},
+    )
+    user.invalidate_recordset()
+    assert (user.name, user.tz) == ("Writes Renamed", "Europe/Brussels")
     assert system not in user.groups_id
     refused(
         create_record,
