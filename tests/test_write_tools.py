@@ -21,6 +21,7 @@ from odoo.addons.mcp_server_odoo.chain import AuthResult  # noqa: E402
 from odoo.addons.mcp_server_odoo.protocol import transport  # noqa: E402
 from odoo.addons.mcp_server_odoo.tools import ToolError, ToolRegistry  # noqa: E402
 from odoo.addons.mcp_server_odoo.tools import writes as writes_family  # noqa: E402
+from odoo.addons.mcp_server_odoo.tools._values import is_closed  # noqa: E402
 from odoo.addons.mcp_server_odoo.tools.records import get_record  # noqa: E402
 from odoo.addons.mcp_server_odoo.tools.writes import (  # noqa: E402
     batch_create,
@@ -330,6 +331,24 @@ def test_models_that_grant_privileges_or_run_code_are_closed_even_to_admin(
         model=model,
         values=values,
     )
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        # Models of modules this database does not install, closed by name.
+        "theme.ir.ui.view",
+        "theme.ir.asset",
+        "base.automation",
+        "ir.actions.server",
+        "res.users.deletion",
+        "ir.sequence.date_range",
+        "mail.template",
+    ],
+)
+def test_closed_model_names_cover_modules_not_installed_here(model):
+    assert is_closed(model)
+    assert not is_closed(model, frozenset({model}))
 
 
 def test_an_administrator_can_open_a_closed_model_in_the_settings(odoo_env, admin_env):

@@ -65,6 +65,7 @@ CLOSED_PREFIXES = (
     "base.automation",
     "res.groups.",
     "mcp.",  # the addon's own tokens, clients, audit, policies
+    "theme.",  # website themes' views and assets, copied into ir.ui.view/ir.asset
 )
 MAGIC_FIELDS = frozenset({"id", "create_uid", "create_date", "write_uid", "write_date"})
 # res.users is open only for these fields, and only on the caller's own user (a

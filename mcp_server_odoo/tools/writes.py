@@ -7,7 +7,8 @@ stale data or follow instructions planted in what they read:
 
 - values are checked against their field types before the ORM sees them, and
   fields that are read-only, computed or reserved are refused by name
-  (tools/_values.py); so are models that grant privileges or run code;
+  (tools/_values.py); so are models that grant privileges or run code, and
+  relations, inverse and related fields that would reach them;
 - ``dry_run`` runs the whole write inside a savepoint that is rolled back and
   answers with what would change, field by field;
 - ``idempotency_key`` makes a retried call answer with the first result
@@ -133,7 +134,10 @@ VALUES_NOTE = (
     f"can see; null to empty a field. {X2MANY_NOTE} Read-only, computed and "
     "reserved fields are refused, and models that grant privileges or run code "
     "(groups, access rules, server actions, crons, system parameters, views, "
-    "templates, modules...) are closed unless an administrator opened them."
+    "templates, modules...) are closed unless an administrator opened them, "
+    "also through relations: links, inverse fields and related fields that would "
+    "write them are refused. Users: name, email, signature, lang, tz and "
+    "image_1920 of your own user only, also through the contact of a user."
 )
 
 
