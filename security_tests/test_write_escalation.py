@@ -380,6 +380,10 @@ def test_another_user_s_email_cannot_be_changed_even_by_an_admin(
     with server_env() as env:
         before = _user_state(env, uid)
         partner = before["partner"]
+        employer = env["res.partner"].create(
+            {"name": "Esc Employer", "is_company": True}
+        )
+        env["res.partner"].browse(partner).parent_id = employer
     stolen = {"email": "reset@attacker.example"}
     attempts = [
         (
@@ -411,6 +415,18 @@ def test_another_user_s_email_cannot_be_changed_even_by_an_admin(
             },
             "res.partner",
             r"values.user_ids\[0\]: through MCP you may change your own user only",
+        ),
+        (
+            # [1, id, values] on the contact, through its company's contacts
+            "update_record",
+            {
+                "model": "res.partner",
+                "id": employer.id,
+                "values": {"child_ids": [[1, partner, stolen]]},
+            },
+            "res.partner",
+            rf"values.child_ids\[0\].email: res.partner record {partner} is another "
+            "user's contact",
         ),
     ]
     for name, arguments, model, match in attempts:
