@@ -32,10 +32,10 @@ def writer(new_api_user):
 def targets(server_env):
     tag = f"sdkw{uuid.uuid4().hex[:8]}"
     with server_env() as env:
-        a, b, c = env["res.partner"].create(
-            [{"name": f"{tag} A"}, {"name": f"{tag} B"}, {"name": f"{tag} C"}]
+        a, b, c, d = env["res.partner"].create(
+            [{"name": f"{tag} {letter}"} for letter in "ABCD"]
         )
-        return {"tag": tag, "a": a.id, "b": b.id, "c": c.id}
+        return {"tag": tag, "a": a.id, "b": b.id, "c": c.id, "d": d.id}
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +107,17 @@ def session(odoo_http, writer, targets):
             "create_record",
             {"model": "ir.config_parameter", "values": {"key": "k", "value": "v"}},
         ),
+        (
+            "batch_update",
+            {
+                "model": partner,
+                "dry_run": True,
+                "records": [
+                    {"id": targets["a"], "values": {"city": "Bruges"}},
+                    {"id": targets["d"], "values": {"email": "d@example.com"}},
+                ],
+            },
+        ),
     ]
     return run_sdk(f"{odoo_http.url}/mcp", key, calls)
 
@@ -149,5 +160,28 @@ def test_sdk_write_calls_do_what_they_say(session, server_env, targets):
     with server_env() as env:
         Partner = env["res.partner"].with_context(active_test=False)
         names = sorted(Partner.search([("name", "like", tag)]).mapped("name"))
-        assert names == [f"{tag} A", f"{tag} b1", f"{tag} b2", f"{tag} new"]
+        assert names == [f"{tag} A", f"{tag} D", f"{tag} b1", f"{tag} b2", f"{tag} new"]
         assert Partner.browse(targets["a"]).city == "Ghent"
+
+
+def test_sdk_batch_update_dry_run_previews_each_record_and_saves_nothing(
+    session, server_env, targets
+):
+    preview = structured(session, 13)
+    assert (preview["dry_run"], preview["ok"]) == (True, True)
+    assert [item["ok"] for item in preview["results"]] == [True, True]
+    assert [item["id"] for item in preview["results"]] == [targets["a"], targets["d"]]
+    assert [change["id"] for change in preview["changes"]] == [
+        targets["a"],
+        targets["d"],
+    ]
+    assert [change["action"] for change in preview["changes"]] == ["update"] * 2
+    assert preview["changes"][0]["fields"] == {
+        "city": {"before": "Ghent", "after": "Bruges"}
+    }
+    assert preview["changes"][1]["fields"] == {
+        "email": {"before": None, "after": "d@example.com"}
+    }
+    with server_env() as env:
+        a, d = env["res.partner"].browse([targets["a"], targets["d"]])
+        assert (a.city, d.email) == ("Ghent", False)

@@ -1,10 +1,12 @@
 """The write tools, called with a user's environment in a real database."""
 
 import json
+import secrets
 import uuid
 
 import pytest
 
+from tests.harness.client import McpHttpClient
 from tests.harness.fixtures import configure_odoo
 
 # The addon is importable only once Odoo knows its addons path.
@@ -13,11 +15,13 @@ configure_odoo()
 from jsonschema import Draft202012Validator  # noqa: E402
 
 from odoo.exceptions import ValidationError  # noqa: E402
+from odoo.modules.registry import Registry  # noqa: E402
 
 from odoo.addons.mcp_server_odoo.chain import AuthResult  # noqa: E402
 from odoo.addons.mcp_server_odoo.protocol import transport  # noqa: E402
 from odoo.addons.mcp_server_odoo.tools import ToolError, ToolRegistry  # noqa: E402
 from odoo.addons.mcp_server_odoo.tools import writes as writes_family  # noqa: E402
+from odoo.addons.mcp_server_odoo.tools._values import is_closed  # noqa: E402
 from odoo.addons.mcp_server_odoo.tools.records import get_record  # noqa: E402
 from odoo.addons.mcp_server_odoo.tools.writes import (  # noqa: E402
     batch_create,
@@ -329,6 +333,24 @@ def test_models_that_grant_privileges_or_run_code_are_closed_even_to_admin(
     )
 
 
+@pytest.mark.parametrize(
+    "model",
+    [
+        # Models of modules this database does not install, closed by name.
+        "theme.ir.ui.view",
+        "theme.ir.asset",
+        "base.automation",
+        "ir.actions.server",
+        "res.users.deletion",
+        "ir.sequence.date_range",
+        "mail.template",
+    ],
+)
+def test_closed_model_names_cover_modules_not_installed_here(model):
+    assert is_closed(model)
+    assert not is_closed(model, frozenset({model}))
+
+
 def test_an_administrator_can_open_a_closed_model_in_the_settings(odoo_env, admin_env):
     odoo_env["ir.config_parameter"].set_param(
         "mcp_server_odoo.write_open_models", "ir.config_parameter"
@@ -362,14 +384,25 @@ def test_users_security_fields_are_closed_but_preferences_are_not(
             id=user.id,
             values=values,
         )
-    call(
+    # Preferences: the caller's own only, even for an administrator.
+    refused(
         update_record,
         admin_env,
+        rf"your own user only \(id {admin_env.uid}\), not user {user.id}:",
         model="res.users",
         id=user.id,
         values={"name": "Writes Renamed", "tz": "Europe/Brussels"},
     )
-    assert user.name == "Writes Renamed"
+    own = mcp_env(odoo_env(user=user.id))
+    call(
+        update_record,
+        own,
+        model="res.users",
+        id=user.id,
+        values={"name": "Writes Renamed", "tz": "Europe/Brussels"},
+    )
+    user.invalidate_recordset()
+    assert (user.name, user.tz) == ("Writes Renamed", "Europe/Brussels")
     assert system not in user.groups_id
     refused(
         create_record,
@@ -903,22 +936,36 @@ def test_odoo_errors_in_an_all_or_nothing_batch_name_the_item(odoo_env, internal
 # ---------------------------------------------------------------- audit and schemas
 
 
+def through_the_chain(env, uid, name, arguments):
+    """(ctx, result) of a tools/call through the whole chain, as user ``uid``."""
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": name, "arguments": arguments},
+    }
+    accepted = transport.accept(
+        json.dumps(body).encode(), {"mcp-protocol-version": "2025-11-25"}
+    )
+    return env["mcp.server"]._mcp_handle(accepted, AuthResult(uid=uid, kind="api_key"))
+
+
+def committed_event(env, trace_id):
+    """The audit event of a trace as committed, read through a cursor of its own."""
+    with Registry(env.cr.dbname).cursor() as cr:
+        cr.execute(
+            "SELECT to_jsonb(e) FROM mcp_audit_event e WHERE trace_id = %s", [trace_id]
+        )
+        rows = [row[0] for row in cr.fetchall()]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
 def test_a_write_through_the_chain_reports_targets_and_change(odoo_env, make_user):
     user = make_user("writes_chain", groups=INTERNAL)
 
     def handle(arguments):
-        body = {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "tools/call",
-            "params": {"name": "create_record", "arguments": arguments},
-        }
-        accepted = transport.accept(
-            json.dumps(body).encode(), {"mcp-protocol-version": "2025-11-25"}
-        )
-        return odoo_env["mcp.server"]._mcp_handle(
-            accepted, AuthResult(uid=user.id, kind="api_key")
-        )
+        return through_the_chain(odoo_env, user.id, "create_record", arguments)
 
     ctx, result = handle(
         {"model": "res.partner", "values": {"name": "Writes Chain", "email": "c@x.org"}}
@@ -1018,3 +1065,216 @@ def test_the_write_tools_register_with_honest_annotations_and_valid_outputs(
     assert registry.validation_error(
         "create_record", {"model": "res.partner", "values": {}}
     )
+
+
+# ---------------------------------------------------------------- refusals in the audit
+
+
+def _denial_case(case, odoo_env, make_user, two_companies):
+    """(user, tool, arguments, message) of one kind of refusal."""
+    company_a, company_b = two_companies
+    admin = odoo_env.ref("base.user_admin")
+    if case == "acl":
+        user = make_user("writes_deny_acl", groups=RESTRICTED)
+        return (
+            user,
+            "create_record",
+            {"model": "res.partner", "values": {"name": "x"}},
+            ("not allowed to create records of model 'res.partner'"),
+        )
+    if case in ("record_rule", "record_rule_many2one"):
+        user = make_user(
+            f"writes_deny_{case}",
+            groups=INTERNAL,
+            company=company_a,
+            companies=company_a,
+        )
+        hidden = odoo_env["res.partner"].create(
+            {"name": "Writes Deny Hidden", "company_id": company_b.id}
+        )
+        if case == "record_rule":
+            arguments = {
+                "model": "res.partner",
+                "id": hidden.id,
+                "values": {"ref": "x"},
+            }
+            return user, "update_record", arguments, "no res.partner record with id"
+        values = {"name": "Writes Deny Co", "company_id": company_b.id}
+        arguments = {"model": "res.partner", "values": values}
+        return user, "create_record", arguments, "no res.company record with id"
+    if case == "field_groups":
+        user = make_user("writes_deny_groups", groups=INTERNAL)
+        arguments = {
+            "model": "res.users",
+            "id": user.id,
+            "values": {"totp_secret": "x"},
+        }
+        return user, "update_record", arguments, "has no field 'totp_secret'"
+    if case == "closed_model":
+        arguments = {
+            "model": "ir.config_parameter",
+            "values": {"key": "writes.deny", "value": "1"},
+        }
+        return admin, "create_record", arguments, "closed to writes through MCP"
+    if case == "closed_field":
+        user = make_user("writes_deny_field", groups=INTERNAL)
+        arguments = {"model": "res.users", "id": user.id, "values": {"login": "x"}}
+        return user, "update_record", arguments, "field 'login' of res.users is closed"
+    user = make_user(f"writes_deny_{case}", groups=INTERNAL)
+    return user, *{
+        "unknown_model": (
+            "create_record",
+            {"model": "no.such.model", "values": {"name": "x"}},
+            "Unknown model 'no.such.model'",
+        ),
+        "unknown_field": (
+            "create_record",
+            {"model": "res.partner", "values": {"no_such_field": 1}},
+            "has no field 'no_such_field'",
+        ),
+        "unknown_id": (
+            "update_record",
+            {"model": "res.partner", "id": 2**31 - 1, "values": {"ref": "x"}},
+            "no res.partner record with id",
+        ),
+    }[case]
+
+
+@pytest.mark.parametrize(
+    ("case", "outcome", "rule"),
+    [
+        ("acl", "denied_odoo", "odoo:acl"),
+        ("record_rule", "denied_odoo", "odoo:record_rule"),
+        ("record_rule_many2one", "denied_odoo", "odoo:record_rule"),
+        ("field_groups", "denied_odoo", "odoo:field_groups"),
+        ("closed_model", "denied_odoo", "mcp:closed_model"),
+        ("closed_field", "denied_odoo", "mcp:closed_field"),
+        ("unknown_model", "tool_error", None),
+        ("unknown_field", "tool_error", None),
+        ("unknown_id", "tool_error", None),
+    ],
+)
+def test_refusals_are_audited_with_the_rule_that_refused(
+    odoo_env, make_user, two_companies, case, outcome, rule
+):
+    user, name, arguments, message = _denial_case(
+        case, odoo_env, make_user, two_companies
+    )
+
+    ctx, result = through_the_chain(odoo_env, user.id, name, arguments)
+
+    assert result["isError"] is True
+    assert message in result["content"][0]["text"]
+    event = committed_event(odoo_env, ctx.trace_id)
+    assert (event["outcome"], event["rule"]) == (outcome, rule)
+    assert event["decision"] == ("deny" if rule else None)
+    assert event["changed"] is False
+    assert event["error_type"] == ("access_denied" if rule else "tool_error")
+
+
+def test_a_hidden_id_and_a_missing_id_get_the_same_words(
+    odoo_env, company_a_env, two_companies
+):
+    hidden = odoo_env["res.partner"].create(
+        {"name": "Writes Same Words", "company_id": two_companies[1].id}
+    )
+    missing = odoo_env["res.partner"].create({"name": "Writes Gone"})
+    missing_id = missing.id
+    missing.unlink()
+    messages = []
+    for record_id in (hidden.id, missing_id):
+        with pytest.raises(ToolError) as refused_call:
+            call(
+                update_record,
+                company_a_env,
+                model="res.partner",
+                id=record_id,
+                values={"ref": "x"},
+            )
+        messages.append(str(refused_call.value).replace(str(record_id), "N"))
+    assert messages[0] == messages[1]
+
+
+# ------------------------------------------------ committed writes in the audit
+
+
+def _traced_call(client, name, arguments):
+    """A tools/call under a trace id of its own: (CallToolResult, trace id)."""
+    trace_id = secrets.token_hex(16)
+    meta = {"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"}
+    result = client.rpc(
+        "tools/call", {"name": name, "arguments": arguments, "_meta": meta}
+    )
+    return result, trace_id
+
+
+def _served_event(server_env, trace_id):
+    with server_env() as env:
+        env.cr.execute(
+            "SELECT to_jsonb(e) FROM mcp_audit_event e WHERE trace_id = %s",
+            [trace_id],
+        )
+        rows = [row[0] for row in env.cr.fetchall()]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_a_committed_update_is_audited_with_model_ids_and_field_names_only(
+    odoo_http, server_env, new_api_user
+):
+    uid, key = new_api_user(groups=INTERNAL)
+    tag = uuid.uuid4().hex[:8]
+    with server_env() as env:
+        a, b = env["res.partner"].create(
+            [{"name": f"Writes Audited A {tag}"}, {"name": f"Writes Audited B {tag}"}]
+        )
+    client = McpHttpClient(odoo_http.url, key)
+    secret_city = f"City-{tag}"
+    secret_mail = f"audited-{tag}@example.org"
+
+    single, single_trace = _traced_call(
+        client,
+        "update_record",
+        {
+            "model": "res.partner",
+            "id": a.id,
+            "values": {"city": secret_city, "email": secret_mail},
+        },
+    )
+    batch, batch_trace = _traced_call(
+        client,
+        "batch_update",
+        {
+            "model": "res.partner",
+            "records": [
+                {"id": a.id, "values": {"zip": f"Z{tag}"}},
+                {"id": b.id, "values": {"street": f"Street {tag}"}},
+            ],
+        },
+    )
+    assert not single["isError"] and not batch["isError"], (single, batch)
+
+    event = _served_event(server_env, single_trace)
+    assert (event["outcome"], event["changed"], event["user_ref"]) == (
+        "success",
+        True,
+        uid,
+    )
+    assert (event["tool"], event["target_model"]) == ("update_record", "res.partner")
+    assert (event["record_ids"], event["record_count"]) == (str(a.id), 1)
+    assert event["field_names"] == "city,email"
+    event = _served_event(server_env, batch_trace)
+    assert event["changed"] is True
+    assert event["record_ids"] == ",".join(str(i) for i in sorted([a.id, b.id]))
+    assert (event["record_count"], event["field_names"]) == (2, "street,zip")
+    # Names only: none of the values written is in either event.
+    for trace_id in (single_trace, batch_trace):
+        stored = json.dumps(_served_event(server_env, trace_id))
+        assert tag not in stored, stored
+    with server_env() as env:
+        partner = env["res.partner"].browse(a.id)
+        assert (partner.city, partner.email, partner.zip) == (
+            secret_city,
+            secret_mail,
+            f"Z{tag}",
+        )

@@ -9,6 +9,13 @@ Some models hand out privileges or run code. They are closed to MCP writes
 whatever the user's groups (an administrator's token must not turn a prompt
 injection into code execution) until an administrator lists one in the
 ``mcp_server_odoo.write_open_models`` setting.
+
+A write reaches further than the record it names: linking records through a
+one2many writes their inverse many2one, a many2many link writes the comodel's
+many2many on the same table, a many2one writes the one2many that is its
+inverse, and a related or inherited field writes the field it relates to. Each
+of these is checked as the write it is, so that no relation opens a back door
+into a closed model or a closed field (:meth:`ValueChecker._check_landing`).
 """
 
 import base64
@@ -18,7 +25,7 @@ from datetime import datetime, timezone
 
 from odoo import fields as odoo_fields
 
-from . import ToolError
+from . import AccessRefused, ToolError
 from ._domain import _int_param
 
 MAX_BATCH_DEFAULT = 500
@@ -31,6 +38,7 @@ CLOSED_MODELS = frozenset(
         "res.users.apikeys",
         "res.users.apikeys.description",
         "res.users.log",
+        "res.users.deletion",  # a queue that a cron empties by deleting users
         "ir.rule",
         "ir.config_parameter",
         "ir.cron",
@@ -40,6 +48,7 @@ CLOSED_MODELS = frozenset(
         "ir.asset",
         "ir.logging",
         "ir.sequence",
+        "ir.sequence.date_range",  # the counters of date-ranged sequences
         "mail.template",
         "auth_totp.device",
         "fetchmail.server",
@@ -56,12 +65,23 @@ CLOSED_PREFIXES = (
     "base.automation",
     "res.groups.",
     "mcp.",  # the addon's own tokens, clients, audit, policies
+    "theme.",  # website themes' views and assets, copied into ir.ui.view/ir.asset
 )
-# res.users is open only for these fields (a subset of what Odoo lets users
-# change on their own preferences); groups, password, login, companies and the
-# in_group_*/sel_groups_* shortcuts stay closed.
 MAGIC_FIELDS = frozenset({"id", "create_uid", "create_date", "write_uid", "write_date"})
+# res.users is open only for these fields, and only on the caller's own user (a
+# subset of what Odoo lets users change on their own preferences): another
+# user's e-mail receives their password resets. Groups, password, login,
+# companies and the in_group_*/sel_groups_* shortcuts stay closed. The same
+# fields of a contact that is another user's partner are that user's too.
 USER_FIELDS = frozenset({"name", "email", "signature", "lang", "tz", "image_1920"})
+# Fields of ir.attachment that say which record an attachment belongs to: they
+# are written only on the attachment itself, where the target is checked.
+ATTACHMENT_TARGET_FIELDS = frozenset({"res_model", "res_id", "res_field"})
+
+# Audit rules of the refusals of this file (Odoo's own refusals are odoo:*).
+CLOSED_MODEL = "mcp:closed_model"
+CLOSED_FIELD = "mcp:closed_field"
+OPEN_HINT = "An administrator can open it in the MCP settings (models open to writes)."
 
 WRITABLE_TYPES = frozenset(
     {
@@ -140,42 +160,191 @@ def writable_model(env, model_name, operation):
             f"Model {model_name!r} holds no records that can be written through MCP."
         )
     check_open(env, model_name, operation)
-    if not model.has_access(operation):
-        raise ToolError(
+    if not model.has_access(operation) and not _own_preferences(
+        env, model_name, operation
+    ):
+        raise AccessRefused(
             f"You are not allowed to {OPERATION_WORDS[operation]} records of "
-            f"model {model_name!r}."
+            f"model {model_name!r}.",
+            rule="odoo:acl",
         )
     return model
 
 
-def check_open(env, model_name, operation="write"):
-    opened = open_models(env)
+def _own_preferences(env, model_name, operation):
+    """Whether the write is one of a user's own preferences, which Odoo allows
+    every user without an access right on res.users (SELF_WRITEABLE_FIELDS).
+
+    The checks of :class:`ValueChecker` keep such a write to USER_FIELDS of
+    the caller's own user, and the ORM checks the same again.
+    """
+    return (
+        model_name == "res.users"
+        and operation == "write"
+        and model_name not in open_models(env)
+    )
+
+
+def check_open(env, model_name, operation="write", opened=None):
+    """Refuse ``operation`` on ``model_name`` where MCP keeps the model closed.
+
+    ``opened`` is :func:`open_models`, for callers that have it already.
+    """
+    opened = open_models(env) if opened is None else opened
     if is_closed(model_name, opened):
-        raise ToolError(
+        raise AccessRefused(
             f"Model {model_name!r} is closed to writes through MCP: it grants "
-            "privileges or runs code. An administrator can open it in the MCP "
-            "settings (models open to writes)."
+            f"privileges or runs code. {OPEN_HINT}",
+            rule=CLOSED_MODEL,
         )
-    if model_name == "res.users" and operation != "write" and model_name not in opened:
-        raise ToolError(
+    if operation == "write":
+        return
+    if model_name == "res.users" and model_name not in opened:
+        raise AccessRefused(
             "Users cannot be created or deleted through MCP unless an "
-            "administrator opens model 'res.users' in the MCP settings."
+            "administrator opens model 'res.users' in the MCP settings.",
+            rule=CLOSED_MODEL,
         )
+    parent = closed_parent(env, model_name, opened)
+    if parent:
+        # Writes of the inherited fields are refused field by field; a new or
+        # deleted record is a new or deleted record of the parent as well.
+        raise AccessRefused(
+            f"Each {model_name} record is also a {parent} record (it inherits "
+            f"that model), so it cannot be created or deleted through MCP while "
+            f"model {parent!r} is closed to writes. {OPEN_HINT}",
+            rule=CLOSED_MODEL,
+        )
+
+
+def closed_parent(env, model_name, opened):
+    """A closed model that ``model_name`` inherits by delegation, or None."""
+    for parent in env[model_name]._inherits:
+        if is_closed(parent, opened) or (
+            parent == "res.users" and parent not in opened
+        ):
+            return parent
+        found = closed_parent(env, parent, opened)
+        if found:
+            return found
+    return None
 
 
 def visible_records(model, ids, what):
-    """``model.browse(ids)`` if the user can see every one, else a ToolError."""
+    """``model.browse(ids)`` if the user can see every one.
+
+    An id that does not exist is a ToolError; one outside the user's record
+    rules is Odoo's refusal (AccessRefused). Both get the same words, so that
+    the answer does not tell which ids exist.
+    """
     unique = list(dict.fromkeys(ids))
     found = set(
         model.with_context(active_test=False).search([("id", "in", unique)]).ids
     )
     missing = [record_id for record_id in unique if record_id not in found]
     if missing:
-        listed = ", ".join(str(record_id) for record_id in missing[:20])
-        raise ToolError(
-            f"{what}: no {model._name} record with id {listed} (or you may not see it)."
-        )
+        _refuse_unseen(model, missing, what)
     return model.browse(unique)
+
+
+def _refuse_unseen(model, missing, where):
+    listed = ", ".join(str(record_id) for record_id in missing[:20])
+    message = (
+        f"{where}: no {model._name} record with id {listed} (or you may not see it)."
+    )
+    # exists() asks the table, not the record rules: what it finds is there,
+    # and hidden from the user by a record rule.
+    if model.browse(missing).exists():
+        raise AccessRefused(message, rule="odoo:record_rule")
+    raise ToolError(message)
+
+
+def field_landings(env, field):
+    """What a write of ``field`` writes besides it, as (model, field name) pairs.
+
+    Returns ``(always, links)``. ``always`` holds what any write of the field
+    reaches: the field a related or inherited field stands for, and the
+    one2many whose inverse a many2one is. ``links`` holds what x2many commands
+    that change links ([0, ...], [3, id], [4, id], [6, 0, ids]) reach: the
+    inverse many2one of a one2many's records, and the comodel's many2many on
+    the same relation table. [1, id, values] only writes the linked record,
+    whose values are checked on their own.
+    """
+    always = []
+    base = field
+    while base.related_field is not None:
+        base = base.related_field
+        always.append((base.model_name, base.name))
+    links = []
+    if base.relational:
+        comodel = env[base.comodel_name]
+        for other in comodel._fields.values():
+            if other.comodel_name != base.model_name or other is base:
+                continue
+            if base.type == "many2one" and other.type == "one2many":
+                if other.inverse_name == base.name:
+                    always.append((comodel._name, other.name))
+            elif base.type == "many2many" and other.type == "many2many":
+                if base.relation and other.relation == base.relation:
+                    links.append((comodel._name, other.name))
+        if base.type == "one2many":
+            links.append((comodel._name, base.inverse_name))
+    return always, links
+
+
+# ---------------------------------------------------------------------------
+# attachments
+
+
+def check_attachment_targets(env, attachments, values_list, opened=None):
+    """Attachments may only point at records the user may write, of open models.
+
+    ``attachments`` are the attachments written (empty when creating) and
+    ``values_list`` the values written: one dict per new attachment, or the
+    one dict written to all of ``attachments``.
+    """
+    opened = open_models(env) if opened is None else opened
+    if "ir.attachment" in opened:
+        return
+    # sudo: where the attachments point now is needed to check the rule; only
+    # res_model and res_id are read, and nothing read reaches the client.
+    current = [(item.res_model, item.res_id) for item in attachments.sudo()]
+    targets = list(current)
+    for values in values_list:
+        if not attachments:
+            targets.append((values.get("res_model"), values.get("res_id")))
+        elif "res_model" in values or "res_id" in values:
+            targets += [
+                (values.get("res_model", res_model), values.get("res_id", res_id))
+                for res_model, res_id in current
+            ]
+    for res_model, res_id in dict.fromkeys(targets):
+        _check_attachment_target(env, res_model, res_id, opened)
+
+
+def _check_attachment_target(env, res_model, res_id, opened):
+    if not res_model or not res_id or res_model not in env.registry:
+        raise ToolError(
+            "Attachments written through MCP must be attached to a record "
+            "(res_model and res_id) that you may modify."
+        )
+    check_open(env, res_model, opened=opened)
+    if res_model == "res.users" and res_model not in opened and res_id != env.uid:
+        raise AccessRefused(
+            "Through MCP you may change the attachments of your own user only, "
+            f"not those of user {res_id}.",
+            rule=CLOSED_FIELD,
+        )
+    target = env[res_model].browse(res_id).exists()
+    if not target or not target.has_access("write"):
+        message = (
+            f"You may not modify {res_model} record {res_id}, so you may not "
+            "change its attachments."
+        )
+        if not target:
+            raise ToolError(message)
+        acl = env[res_model].has_access("write")
+        raise AccessRefused(message, rule="odoo:record_rule" if acl else "odoo:acl")
 
 
 # ---------------------------------------------------------------------------
@@ -195,20 +364,28 @@ class ValueChecker:
         self.env = model.env
         self.opened = open_models(self.env) if opened is None else opened
         self._refs = {}  # comodel name -> {id: first place it was named}
+        self._attachments = []  # (ids or None, values) of ir.attachment writes
+        self._landings = {}  # (model, field) -> field_landings()
 
     # -- public --------------------------------------------------------------
 
-    def check(self, values, where="values"):
-        """``values`` converted for the ORM; raises ToolError naming the culprit."""
+    def check(self, values, where="values", ids=None):
+        """``values`` converted for the ORM; raises ToolError naming the culprit.
+
+        ``ids`` are the records the values are written to (None: new records).
+        """
         if not isinstance(values, dict) or not values:
             raise ToolError(f"{where} must be a non-empty object of field values.")
-        return {
+        checked = {
             name: self._check_field(self.model, name, value, f"{where}.{name}")
             for name, value in values.items()
         }
+        self._check_records(self.model, checked, ids, where)
+        return checked
 
     def verify_references(self):
-        """Every many2one or linked id named so far exists and is visible."""
+        """Every many2one or linked id named so far exists and is visible, and
+        every attachment written points where the user may write."""
         for comodel_name, places in self._refs.items():
             comodel = self.env[comodel_name]
             found = set(
@@ -218,11 +395,12 @@ class ValueChecker:
             )
             for record_id, where in places.items():
                 if record_id not in found:
-                    raise ToolError(
-                        f"{where}: no {comodel_name} record with id {record_id} "
-                        "(or you may not see it)."
-                    )
+                    _refuse_unseen(comodel, [record_id], where)
         self._refs = {}
+        attachments, self._attachments = self._attachments, []
+        for ids, values in attachments:
+            records = self.env["ir.attachment"].browse(ids or ())
+            check_attachment_targets(self.env, records, [values], self.opened)
 
     # -- fields --------------------------------------------------------------
 
@@ -240,16 +418,21 @@ class ValueChecker:
     def _writable_field(self, model, name, where):
         field = model._fields.get(name) if isinstance(name, str) else None
         if field is None or not field.is_accessible(model.env):
-            raise ToolError(
-                f"{where}: model {model._name!r} has no field {name!r} that you can "
-                "write."
+            message = (
+                f"{where}: model {model._name!r} has no field {name!r} that you "
+                "can write."
             )
+            if field is None:
+                raise ToolError(message)
+            # The same words to the client; the audit records Odoo's refusal.
+            raise AccessRefused(message, rule="odoo:field_groups")
         if model._name == "res.users" and "res.users" not in self.opened:
             if name not in USER_FIELDS:
-                raise ToolError(
+                raise AccessRefused(
                     f"{where}: field {name!r} of res.users is closed to writes "
                     "through MCP (groups, password, login and companies grant "
-                    "privileges)."
+                    "privileges).",
+                    rule=CLOSED_FIELD,
                 )
         if field.compute and not field.store and not (field.inverse or field.inherited):
             raise ToolError(
@@ -262,7 +445,46 @@ class ValueChecker:
             raise ToolError(
                 f"{where}: fields of type {field.type!r} cannot be written through MCP."
             )
+        self._check_landings(model, field, self._field_landings(field)[0], where)
         return field
+
+    def _field_landings(self, field):
+        key = (field.model_name, field.name)
+        if key not in self._landings:
+            self._landings[key] = field_landings(self.env, field)
+        return self._landings[key]
+
+    def _check_landings(self, model, field, landings, where):
+        """Refuse a write whose side effects reach a closed model or field."""
+        for landing_model, landing_field in landings:
+            reached = f"field {landing_field!r} of {landing_model}"
+            said = f"{where}: writing field {field.name!r} of {model._name} writes"
+            if is_closed(landing_model, self.opened):
+                raise AccessRefused(
+                    f"{said} {reached}, and model {landing_model!r} is closed to "
+                    f"writes through MCP: it grants privileges or runs code. "
+                    f"{OPEN_HINT}",
+                    rule=CLOSED_MODEL,
+                )
+            if landing_model == "res.users" and landing_model not in self.opened:
+                raise AccessRefused(
+                    f"{said} {reached}, which is closed to writes through MCP: "
+                    "the groups, companies, partner and login of users grant "
+                    "privileges. An administrator can open model 'res.users' "
+                    "in the MCP settings.",
+                    rule=CLOSED_FIELD,
+                )
+            if (
+                landing_model == "ir.attachment"
+                and landing_field in ATTACHMENT_TARGET_FIELDS
+                and landing_model not in self.opened
+            ):
+                raise AccessRefused(
+                    f"{said} {reached}, which would move attachments to another "
+                    "record; change res_model and res_id on the ir.attachment "
+                    "record itself, where the new target is checked.",
+                    rule=CLOSED_FIELD,
+                )
 
     def _empty(self, field, where):
         if field.required:
@@ -273,6 +495,80 @@ class ValueChecker:
                 "[6, 0, []] on a many2many."
             )
         return False
+
+    # -- records -------------------------------------------------------------
+
+    def _check_records(self, model, values, ids, where):
+        """Checks that depend on which records are written (``ids``, None: new)."""
+        if model._name == "ir.attachment":
+            self._attachments.append((ids, values))
+        if "res.users" in self.opened:
+            return
+        if model._name == "res.users":
+            others = [
+                record_id for record_id in ids or () if record_id != model.env.uid
+            ]
+            if others:
+                raise AccessRefused(
+                    f"{where}: through MCP you may change your own user only (id "
+                    f"{model.env.uid}), not user {others[0]}: a user's e-mail "
+                    "receives their password resets. An administrator can open "
+                    "model 'res.users' in the MCP settings.",
+                    rule=CLOSED_FIELD,
+                )
+            return
+        for name, landing, partner_ids in self._contact_writes(model, values, ids):
+            owned = self._contacts_of_other_users(partner_ids)
+            if owned:
+                raise AccessRefused(
+                    f"{where}.{name}: res.partner record {owned} is another "
+                    f"user's contact, and its field {landing!r} is that user's "
+                    f"{landing!r}: closed to writes through MCP like the user's "
+                    "own record (a user's e-mail receives their password "
+                    "resets). An administrator can open model 'res.users' in "
+                    "the MCP settings.",
+                    rule=CLOSED_FIELD,
+                )
+
+    def _contact_writes(self, model, values, ids):
+        """(value name, contact field, contact ids) of each value that writes one
+        of USER_FIELDS on existing contacts, directly or through a related field.
+        """
+        records = model.browse(ids or ()).with_context(active_test=False)
+        for name in values:
+            field = model._fields[name]
+            if model._name == "res.partner" and name in USER_FIELDS:
+                if ids:
+                    yield name, name, list(ids)
+                continue
+            base, hops = _related_target(field)
+            if not hops or base.model_name != "res.partner":
+                continue
+            if base.name not in USER_FIELDS:
+                continue
+            contacts = records.mapped(".".join(hops))
+            first = model._fields[hops[0]]
+            if first.type == "many2one" and _is_id(values.get(hops[0])):
+                # The new value of the first hop: the write lands on its contact.
+                start = self.env[first.comodel_name].browse(values[hops[0]])
+                contacts |= start.mapped(".".join(hops[1:])) if hops[1:] else start
+            if contacts:
+                yield name, base.name, contacts.ids
+
+    def _contacts_of_other_users(self, partner_ids):
+        """The first of ``partner_ids`` that is the partner of a user but the caller.
+
+        Plain SQL on purpose: the users of other companies and archived users,
+        which the caller may not see, are protected all the same, and nothing
+        about them but the contact's id (one the caller named) is answered.
+        """
+        self.env.cr.execute(
+            "SELECT partner_id FROM res_users WHERE partner_id = ANY(%s) AND id != %s"
+            " ORDER BY partner_id LIMIT 1",
+            [list(partner_ids), self.env.uid],
+        )
+        row = self.env.cr.fetchone()
+        return row[0] if row else None
 
     # -- scalars -------------------------------------------------------------
 
@@ -383,23 +679,26 @@ class ValueChecker:
                 )
             value = [[SET, 0, value]]
         comodel = model.env[field.comodel_name]
+        if is_closed(comodel._name, self.opened):
+            # Linking to a group, a view or a server action is a write of it:
+            # many2many links are the comodel's links too, one2many links write
+            # the linked records.
+            raise AccessRefused(
+                f"{where}: field {field.name!r} of {model._name} links records of "
+                f"{comodel._name}, and model {comodel._name!r} is closed to writes "
+                f"through MCP: it grants privileges or runs code. {OPEN_HINT}",
+                rule=CLOSED_MODEL,
+            )
         return [
-            self._command(comodel, field, item, f"{where}[{index}]")
+            self._command(model, comodel, field, item, f"{where}[{index}]")
             for index, item in enumerate(value)
         ]
 
-    def _command(self, comodel, field, command, where):
+    def _command(self, model, comodel, field, command, where):
         if (
             not isinstance(command, list)
             or not command
-            or command[0]
-            not in (
-                CREATE,
-                UPDATE,
-                UNLINK,
-                LINK,
-                SET,
-            )
+            or command[0] not in (CREATE, UPDATE, UNLINK, LINK, SET)
         ):
             raise ToolError(
                 f"{where}: not an allowed command; allowed: [0, 0, {{values}}], "
@@ -409,6 +708,14 @@ class ValueChecker:
         code = command[0]
         if code in (UNLINK, SET) and field.type != "many2many":
             raise ToolError(f"{where}: command {code} is allowed on many2many only.")
+        if code == CREATE:
+            # The record to make is the first thing to refuse, if closed.
+            check_open(self.env, comodel._name, "create", self.opened)
+        if code != UPDATE:
+            # Every command but [1, id, values] changes links, and with them
+            # the inverse field of the linked records.
+            links = self._field_landings(field)[1]
+            self._check_landings(model, field, links, where)
         if code in (CREATE, UPDATE):
             return self._nested_values(comodel, command, where)
         if code == SET:
@@ -429,24 +736,44 @@ class ValueChecker:
         if len(command) != 3 or not isinstance(command[2], dict):
             raise ToolError(f"{where}: command {code} is [{code}, id, {{values}}].")
         # Records made or changed through a relation obey the same rules.
-        check_open(self.env, comodel._name, "create" if code == CREATE else "write")
+        operation = "create" if code == CREATE else "write"
+        check_open(self.env, comodel._name, operation, self.opened)
+        ids = None
         record_id = 0
         if code == UPDATE:
             record_id = _record_id(command[1], where)
             self._reference(comodel._name, record_id, where)
+            ids = [record_id]
         values = {
             name: self._check_field(comodel, name, value, f"{where}.{name}")
             for name, value in command[2].items()
         }
+        self._check_records(comodel, values, ids, where)
         return (code, record_id, values)
 
     def _reference(self, comodel_name, record_id, where):
         if not self.env[comodel_name].has_access("read"):
-            raise ToolError(
+            raise AccessRefused(
                 f"{where}: you are not allowed to read records of model "
-                f"{comodel_name!r}."
+                f"{comodel_name!r}.",
+                rule="odoo:acl",
             )
         self._refs.setdefault(comodel_name, {}).setdefault(record_id, where)
+
+
+def _related_target(field):
+    """(the field a related field finally writes, the path of fields to it).
+
+    A field related to a related field writes the end of that one's path too:
+    ``company_id.email`` on a model, with res.company's ``email`` related to
+    ``partner_id.email``, writes res.partner's ``email`` through
+    ``["company_id", "partner_id"]``. Not related: (the field, []).
+    """
+    hops = []
+    while field.related_field is not None:
+        hops += field.related.split(".")[:-1]
+        field = field.related_field
+    return field, hops
 
 
 def parse_datetime(value, where):

@@ -7,7 +7,8 @@ stale data or follow instructions planted in what they read:
 
 - values are checked against their field types before the ORM sees them, and
   fields that are read-only, computed or reserved are refused by name
-  (tools/_values.py); so are models that grant privileges or run code;
+  (tools/_values.py); so are models that grant privileges or run code, and
+  relations, inverse and related fields that would reach them;
 - ``dry_run`` runs the whole write inside a savepoint that is rolled back and
   answers with what would change, field by field;
 - ``idempotency_key`` makes a retried call answer with the first result
@@ -30,9 +31,8 @@ from ._serialize import record_values, write_date_text
 from ._values import (
     X2MANY_NOTE,
     ValueChecker,
-    check_open,
+    check_attachment_targets,
     max_batch_size,
-    open_models,
     parse_datetime,
     visible_records,
     writable_model,
@@ -134,7 +134,10 @@ VALUES_NOTE = (
     f"can see; null to empty a field. {X2MANY_NOTE} Read-only, computed and "
     "reserved fields are refused, and models that grant privileges or run code "
     "(groups, access rules, server actions, crons, system parameters, views, "
-    "templates, modules...) are closed unless an administrator opened them."
+    "templates, modules...) are closed unless an administrator opened them, "
+    "also through relations: links, inverse fields and related fields that would "
+    "write them are refused. Users: name, email, signature, lang, tz and "
+    "image_1920 of your own user only, also through the contact of a user."
 )
 
 
@@ -243,31 +246,6 @@ def _check_batch_size(env, count):
             f"{count} items is more than the {limit} allowed per batch (setting "
             "'MCP maximum batch size'); split the batch."
         )
-
-
-def _attachment_targets(env, model, records, values_list):
-    """Attachments may only point at records the user may write, of open models."""
-    if model._name != "ir.attachment" or "ir.attachment" in open_models(env):
-        return
-    targets = [(record.res_model, record.res_id) for record in records.sudo()]
-    # sudo above: reading where existing attachments point is needed to check
-    # the rule; their content is not read.
-    for values in values_list:
-        if "res_model" in values or "res_id" in values or not records:
-            targets.append((values.get("res_model"), values.get("res_id")))
-    for res_model, res_id in targets:
-        if not res_model or not res_id or res_model not in env.registry:
-            raise ToolError(
-                "Attachments written through MCP must be attached to a record "
-                "(res_model and res_id) that you may modify."
-            )
-        check_open(env, res_model)
-        target = env[res_model].browse(res_id).exists()
-        if not target or not target.has_access("write"):
-            raise ToolError(
-                f"You may not modify {res_model} record {res_id}, so you may not "
-                "change its attachments."
-            )
 
 
 def _check_write_date(record, expected, where):
@@ -396,7 +374,6 @@ def _create_many(env, model_name, items, preview, wheres=None):
     """All items in one ``create`` call; their ids, or (dry run) the changes."""
     model = writable_model(env, model_name, "create")
     checked = _checked_values(model, items, wheres or ["values"])
-    _attachment_targets(env, model, model.browse(), checked)
     records = model.create(checked)
     result = {"model": model._name, "ids": [] if preview else records.ids}
     if preview:
@@ -489,9 +466,8 @@ def _update_item(model, item, preview, where):
     if item.get("write_date") is not None:
         _check_write_date(record, item["write_date"], where)
     checker = ValueChecker(model)
-    values = checker.check(item["values"], f"{where}values")
+    values = checker.check(item["values"], f"{where}values", ids=record.ids)
     checker.verify_references()
-    _attachment_targets(model.env, model, record, [values])
     names = list(item["values"])
     before = _snapshot(record, names) if preview else None
     record.write(values)
@@ -555,7 +531,8 @@ def _delete_one(env, arguments, preview):
 
 def _delete_ids(model, ids, preview, where):
     records = visible_records(model, ids, f"{where}id")
-    _attachment_targets(model.env, model, records, [])
+    if model._name == "ir.attachment":
+        check_attachment_targets(model.env, records, [])
     before = _snapshot(records, []) if preview else {}
     records.unlink()
     return (
