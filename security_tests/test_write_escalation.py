@@ -771,12 +771,6 @@ def test_records_outside_the_record_rules_cannot_be_written(
         assert partner.name.startswith("Esc Hidden") and not partner.email
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dispatch marks every call of a write tool that is neither a dry run "
-    "nor a replay as changed; a continue_on_error batch whose items all failed "
-    "is audited changed=true (chain/dispatch.py needs the tool's word)",
-)
 def test_a_batch_whose_items_all_failed_claims_no_change(
     client_for, split_companies, server_env
 ):

@@ -179,6 +179,22 @@ def _guarded(env, item, arguments):
         raise
 
 
+def _changed_data(arguments, structured):
+    """Whether a write tool's successful call changed anything.
+
+    A dry run reports what would change and changes nothing; a replayed
+    idempotent call returns the first result and changes nothing either; a
+    batch that reports its items one by one (continue_on_error) changed data
+    only if one of them succeeded.
+    """
+    if arguments.get("dry_run") or structured.get("replayed"):
+        return False
+    results = structured.get("results")
+    if isinstance(results, list) and results:
+        return any(isinstance(r, dict) and r.get("ok") for r in results)
+    return True
+
+
 def _run_tool(ctx, item, arguments):
     env = ctx.env
     missing = _missing_groups(env, item)
@@ -198,13 +214,7 @@ def _run_tool(ctx, item, arguments):
             ctx.decision, ctx.rule = "deny", getattr(exc, "rule", "odoo:access")
         return error_result(message)
     ctx.targets = item.audit_targets(arguments, structured)
-    # A dry run reports what would change and changes nothing; a replayed
-    # idempotent call returns the first result and changes nothing either.
-    ctx.changed = (
-        not item.read_only
-        and not arguments.get("dry_run")
-        and not structured.get("replayed")
-    )
+    ctx.changed = not item.read_only and _changed_data(arguments, structured)
     # One serialisation of the result: its canonical JSON is the text block and
     # the response body, and its shape (names, sizes, digests) the audit's.
     plain = dict(structured) if isinstance(structured, ToolResult) else structured
