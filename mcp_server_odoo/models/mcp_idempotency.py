@@ -110,6 +110,9 @@ class McpIdempotencyKey(models.Model):
             RETURNING id
             """,
             [scope, key_digest, tool, arguments_digest, KEEP_HOURS],
+            # A concurrent claim's serialization failure is expected and
+            # answered above; Odoo would log the statement at ERROR.
+            log_exceptions=False,
         )
         return self.env.cr.fetchone()
 
