@@ -19,6 +19,8 @@ _logger = logging.getLogger(__name__)
 
 _BEARER = re.compile(r"^Bearer[ ]+([A-Za-z0-9._~+/=-]+)[ ]*$", re.IGNORECASE)
 API_KEY_SCOPE = "mcp"
+# The routes of this addon: /mcp, /mcp/exports/..., /oauth/*, discovery.
+OWN_ROUTES = ("/mcp", "/oauth/", "/.well-known/oauth-")
 
 
 def bearer_token(headers):
@@ -29,6 +31,17 @@ def bearer_token(headers):
 
 class IrHttp(models.AbstractModel):
     _inherit = "ir.http"
+
+    @classmethod
+    def _dispatch(cls, endpoint):
+        # Odoo passes each query and form parameter as a keyword argument, and
+        # one named "self" collides with the controller's own: a TypeError and
+        # a 500. This addon's endpoints read the request itself; drop it there.
+        if "self" in request.params and any(
+            route.startswith(OWN_ROUTES) for route in endpoint.routing["routes"]
+        ):
+            del request.params["self"]
+        return super()._dispatch(endpoint)
 
     @classmethod
     def _auth_method_mcp(cls):

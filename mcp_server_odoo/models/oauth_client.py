@@ -18,7 +18,7 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import config
 
-from ..oauth import cimd, digests, redirects
+from ..oauth import cimd, digests, redirects, text
 from ..oauth import settings as oauth_settings
 
 _logger = logging.getLogger(__name__)
@@ -167,8 +167,17 @@ class McpOAuthClient(models.Model):
 
     @api.model
     def _oauth_find(self, client_id):
-        """The active client of ``client_id``, or an empty recordset."""
-        if not isinstance(client_id, str) or not client_id or len(client_id) > 2000:
+        """The active client of ``client_id``, or an empty recordset.
+
+        An identifier that is not printable text (NUL cannot even be sent to
+        PostgreSQL) names no client.
+        """
+        if (
+            not isinstance(client_id, str)
+            or not client_id
+            or len(client_id) > text.MAX_LENGTH
+            or not text.is_printable(client_id)
+        ):
             return self.browse()
         return self.search([("client_id", "=", client_id)], limit=1)
 
