@@ -15,7 +15,8 @@ from werkzeug.wsgi import wrap_file
 from odoo import http
 from odoo.http import request
 
-from ..models.ir_http import bearer_token
+from ..models.ir_http import bearer_token, public_base_url
+from ..oauth import metadata
 from ..tools.export import CHUNK_BYTES, EXPORT_PATH, MIME_TYPES
 
 _logger = logging.getLogger(__name__)
@@ -43,10 +44,10 @@ class McpExportController(http.Controller):
         auth = request.mcp_auth
         httprequest = request.httprequest
         if auth.uid is None:
-            base = httprequest.host_url.rstrip("/")
-            challenge = (
-                f'Bearer resource_metadata="{base}/.well-known/'
-                'oauth-protected-resource"'
+            challenge = metadata.bearer_challenge(
+                public_base_url(),
+                "invalid_token" if auth.error else None,
+                auth.error,
             )
             return _refusal(
                 401,

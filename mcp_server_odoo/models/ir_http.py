@@ -29,6 +29,17 @@ def bearer_token(headers):
     return match.group(1) if match else None
 
 
+def public_base_url():
+    """This request's view of the server's public base URL (configured first).
+
+    The one base of the 401 challenges of /mcp and of the export links, so
+    that they name the same metadata URL as the discovery documents and the
+    token audience.
+    """
+    settings = request.env["mcp.oauth.client"]._oauth_settings()
+    return metadata.base_url(settings.issuer_url, request.httprequest.host_url)
+
+
 class IrHttp(models.AbstractModel):
     _inherit = "ir.http"
 
@@ -76,7 +87,7 @@ class IrHttp(models.AbstractModel):
     def _mcp_check_oauth(cls, token, settings):
         # One indexed digest lookup (mcp.oauth.token); the audience is this
         # server's /mcp URL (RFC 8707), as the authorization server issued it.
-        base_url = settings.issuer_url or request.httprequest.host_url.rstrip("/")
+        base_url = metadata.base_url(settings.issuer_url, request.httprequest.host_url)
         remote_addr = request.httprequest.remote_addr
         try:
             # sudo: token bookkeeping of the addon, looked up by digest only.
