@@ -114,11 +114,22 @@ class OAuthController(http.Controller):
         """RFC 6749 §4.1.1: validate, log the user in, ask, answer with a redirect.
 
         Until the client and its redirect URI are known good, errors are shown
-        here and never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.11).
+        here and never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.11). Every
+        request counts against its address's limit first: validating a client
+        may fetch its metadata document.
         """
         try:
             digests.digester()
-            return self._authorize(_server())
+            server = _server()
+            wait = _throttle("authorization")
+            if wait:
+                return _error_page(
+                    "Too many authorization requests from your address; "
+                    "try again later.",
+                    429,
+                    [("Retry-After", str(wait))],
+                )
+            return self._authorize(server)
         except digests.KeyMissing as exc:
             _log_not_configured(exc)
             return _error_page("The authorization server is not configured.", 503)
