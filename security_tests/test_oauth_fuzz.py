@@ -17,6 +17,8 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
+from tests.harness.oauth import query_of
+
 # Parameter values no client may send (RFC 6749 Appendix A: VSCHAR, NQCHAR).
 HOSTILE = {
     "nul": "mcpc_a\x00b",
@@ -27,6 +29,7 @@ HOSTILE = {
     "invalid-utf8": b"mcpc_a\xff\xfeb",
 }
 HUGE = "A" * 30_000
+LOOPBACK = "http://127.0.0.1:9/callback"
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +94,37 @@ def test_authorize_refuses_hostile_parameters_with_the_error_page(
         timeout=30,
     )
     _assert_error_page(response)
+
+
+def test_authorize_repeats_no_quoted_redirect_uri(odoo_http, apps, no_traceback):
+    """authlib once put the refused URI in its error description, and failed
+    on the quote (RFC 6749 §4.1.2.1 forbids it there)."""
+    params = apps["public"].authorize_params(redirect_uri=LOOPBACK + '"\\')
+    response = requests.get(
+        f"{odoo_http.url}/oauth/authorize",
+        params=params,
+        allow_redirects=False,
+        timeout=30,
+    )
+    _assert_error_page(response)
+
+
+@pytest.mark.parametrize("response_type", ['co"de', "code\\", "cöde", None])
+def test_a_malformed_response_type_goes_back_to_the_client_as_invalid_request(
+    odoo_http, apps, no_traceback, response_type
+):
+    params = apps["public"].authorize_params(response_type=response_type)
+    response = requests.get(
+        f"{odoo_http.url}/oauth/authorize",
+        params=params,
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert response.status_code == 303, response.text[:300]
+    query = query_of(response)
+    assert query["error"] == "invalid_request"
+    assert query["state"] == params["state"]
+    assert "code" not in query
 
 
 @pytest.mark.parametrize("param", ["client_id", "redirect_uri"])
@@ -246,8 +280,6 @@ def test_revocation_and_introspection_refuse_huge_client_ids(
 
 
 # -- registration --------------------------------------------------------------
-
-LOOPBACK = "http://127.0.0.1:9/callback"
 
 
 def _metadata(**changes):

@@ -146,7 +146,7 @@ class McpClientMetadataClaims(ClientMetadataClaims):
 
     def validate(self):
         for name in ("jwks", "jwks_uri"):
-            if name in self:
+            if self.get(name) is not None:
                 raise InvalidClaimError(name)
         for name in STRING_CLAIMS:
             value = self.get(name)

@@ -294,11 +294,21 @@ class McpAuthorizationServer(AuthorizationServer):
         return grant
 
     def get_authorization_grant(self, request):
-        # authlib repeats an unsupported response_type in its error description,
-        # which may then hold characters RFC 6749 §4.1.2.1 forbids there.
-        if not RESPONSE_TYPE.fullmatch(request.payload.response_type or ""):
-            raise InvalidRequestError("response_type must be 'code'.")
-        return super().get_authorization_grant(request)
+        if RESPONSE_TYPE.fullmatch(request.payload.response_type or ""):
+            return super().get_authorization_grant(request)
+        # Missing or malformed. authlib would repeat the value in its error
+        # description, where RFC 6749 §4.1.2.1 forbids quotes and non-ASCII;
+        # as there, the error goes back to a verified redirect URI only.
+        raise InvalidRequestError(
+            "response_type must be 'code'.",
+            redirect_uri=self._verified_redirect_uri(request),
+        )
+
+    def _verified_redirect_uri(self, request):
+        """The request's redirect URI if its client is known and registered it."""
+        client = self.query_client(request.payload.client_id)
+        uri = request.payload.redirect_uri
+        return uri if client and uri and client.check_redirect_uri(uri) else None
 
     # -- Odoo's request and response -------------------------------------------
 
