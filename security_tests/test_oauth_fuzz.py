@@ -11,7 +11,6 @@ traceback.
 
 import base64
 import json
-import re
 from urllib.parse import urlencode
 
 import pytest
@@ -432,75 +431,3 @@ def test_a_parameter_named_self_is_no_server_error(
         method, f"{odoo_http.url}{path}?self=1", allow_redirects=False, timeout=30
     )
     assert response.status_code < 500, response.text
-
-
-# -- the last line: an unexpected failure ----------------------------------------
-
-REFUSE_FUNCTION = """
-CREATE OR REPLACE FUNCTION mcp_test_refuse() RETURNS trigger
-LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$
-"""
-
-
-@pytest.fixture
-def failing_insert(server_env):
-    """``failing_insert(table, condition)``: PostgreSQL refuses matching rows.
-
-    A real fault of the real database, for the one path no input reaches.
-    """
-    made = []
-
-    def install(table, condition):
-        with server_env() as env:
-            env.cr.execute(REFUSE_FUNCTION)
-            env.cr.execute(
-                f"CREATE TRIGGER mcp_test_refuse BEFORE INSERT ON {table}"
-                f" FOR EACH ROW WHEN ({condition})"
-                " EXECUTE FUNCTION mcp_test_refuse()"
-            )
-        made.append(table)
-
-    yield install
-    with server_env() as env:
-        for table in made:
-            env.cr.execute(f"DROP TRIGGER mcp_test_refuse ON {table}")
-        env.cr.execute("DROP FUNCTION IF EXISTS mcp_test_refuse()")
-
-
-def _trace_id(text):
-    match = re.search(r"trace id ([0-9a-f]{32})", text)
-    assert match, text
-    return match.group(1)
-
-
-def test_an_unexpected_failure_is_server_error_json_with_a_trace_id(
-    register, failing_insert, odoo_http
-):
-    failing_insert("mcp_oauth_client", "NEW.name = 'Refused by the database'")
-    response = register(_metadata(client_name="Refused by the database"))
-    assert response.status_code == 500
-    assert response.headers["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert body["error"] == "server_error"
-    assert "refused by the test" not in response.text
-    trace_id = _trace_id(body["error_description"])
-    log = odoo_http.log_text()
-    assert f"MCP OAuth registration FAIL internal error (trace {trace_id})" in log
-
-
-def test_an_unexpected_failure_at_authorize_is_the_error_page_with_a_trace_id(
-    oauth_app, browser_for, failing_insert, server_env, odoo_http
-):
-    app = oauth_app()
-    with server_env() as env:
-        client = env["mcp.oauth.client"].search([("client_id", "=", app.client_id)])
-    failing_insert("mcp_oauth_code", f"NEW.client_id = {client.id}")
-    browser, _uid = browser_for()
-    response = browser.authorize(app.authorize_params())
-    assert response.status_code == 500
-    assert "o_mcp_oauth_error" in response.text
-    assert "Location" not in response.headers
-    assert "refused by the test" not in response.text
-    trace_id = _trace_id(response.text)
-    log = odoo_http.log_text()
-    assert f"MCP OAuth authorization FAIL internal error (trace {trace_id})" in log
