@@ -4,8 +4,9 @@ Forbidden fields: Odoo's read_group once leaked fields reserved to other groups
 through its ``orderby`` and ``groupby`` arguments. Here a field the user may
 not read is refused by name wherever a client can put it: group-by, measure,
 order, domain, date field, entity, stage, export columns; and a default export
-leaves it out. Export links: bound to the user and credential that made them,
-refused after expiry.
+leaves it out. Export links: bound to the user and credential (API key or
+OAuth grant) that made them, refused after expiry, and limited per address as
+/mcp is.
 """
 
 from urllib.parse import urlsplit
@@ -210,3 +211,69 @@ def test_an_expired_link_is_refused(
     response = _get(odoo_http, path, key)
     assert response.status_code == 410
     assert "Link" not in response.text
+
+
+def test_the_link_follows_its_oauth_grant(
+    big_export_setup, odoo_http, oauth_app, browser_for, oauth_token_for, client_for
+):
+    app = oauth_app()
+    browser, _uid = browser_for()
+    tokens = app.tokens_for(browser)
+    path = _export(client_for(tokens["access_token"]))
+    assert _get(odoo_http, path, tokens["access_token"]).status_code == 200
+
+    # A refresh keeps the grant, and the link with it.
+    refreshed = app.refresh(tokens["refresh_token"]).json()
+    ok = _get(odoo_http, path, refreshed["access_token"])
+    assert ok.status_code == 200
+    assert len(ok.text.splitlines()) == 9
+
+    # Another user's token, and another authorization of the same user, see
+    # nothing (the same 404 as an unknown handle).
+    stranger, _app, _other = oauth_token_for()
+    assert _get(odoo_http, path, stranger["access_token"]).status_code == 404
+    second = oauth_app().tokens_for(browser)
+    assert _get(odoo_http, path, second["access_token"]).status_code == 404
+
+    # Revoking the grant (RFC 7009, its refresh token) ends the link too.
+    assert app.revoke(refreshed["refresh_token"]).status_code == 200
+    gone = _get(odoo_http, path, refreshed["access_token"])
+    assert gone.status_code == 401
+    assert 'error="invalid_token"' in gone.headers["WWW-Authenticate"]
+    assert "Link" not in gone.text
+
+
+def _limited(statuses, allowed, refused_status=429):
+    """Some answers within the limit (earlier hits of this window may have used
+    part of it), then only refusals."""
+    assert statuses[-1] == refused_status, statuses
+    assert statuses == sorted(statuses, key=lambda status: status == 429), statuses
+    assert len(statuses) - statuses.count(429) <= allowed, statuses
+
+
+def test_failed_downloads_are_limited_per_address(
+    big_export_setup, odoo_http, oauth_setting
+):
+    oauth_setting("rate_limit_window", "3600")  # one window for the burst
+    oauth_setting("rate_limit_ip_failures", "2")
+    path = "/mcp/exports/" + "A" * 43
+    answers = [_get(odoo_http, path, "mcpat_" + "B" * 43) for _ in range(4)]
+    _limited([answer.status_code for answer in answers], allowed=2)
+    refused = answers[-1]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 3600
+    assert refused.json()["error"].startswith("too many requests")
+    assert "MCP export download DENY rate limit from 127.0.0.1" in (
+        odoo_http.log_text()
+    )
+
+
+def test_all_downloads_are_limited_per_address(
+    big_export_setup, odoo_http, new_api_user, client_for, oauth_setting
+):
+    _uid, key = new_api_user(groups=["base.group_user"])
+    path = _export(client_for(key))
+    oauth_setting("rate_limit_window", "3600")
+    oauth_setting("rate_limit_ip_calls", "2")
+    answers = [_get(odoo_http, path, key) for _ in range(4)]
+    _limited([answer.status_code for answer in answers], allowed=2)
+    assert "Retry-After" in answers[-1].headers

@@ -1,8 +1,8 @@
 """Client ID Metadata Documents: SSRF guards and document validation.
 
-The fetch itself needs a publicly trusted https server, which the test
-network does not have; the guards in front of it are tested here directly
-and through the authorization endpoint.
+The guards in front of the fetch, directly and through the authorization
+endpoint; the fetch itself, against a real TLS server on this host, is in
+test_oauth_cimd_fetch.py.
 """
 
 import json

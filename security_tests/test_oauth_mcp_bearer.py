@@ -10,6 +10,8 @@ import re
 
 from odoo.exceptions import AccessError
 
+from odoo.addons.mcp_server_odoo.oauth import digests
+
 from tests.harness.client import McpHttpClient
 
 
@@ -199,10 +201,73 @@ def test_stored_digests_are_keyed(oauth_token_for, server_env):
         assert env.cr.fetchone()[0] == 0
 
 
-def test_token_lookup_is_one_indexed_digest_query(server_env):
-    with server_env() as env:
-        env.cr.execute(
-            "EXPLAIN SELECT id FROM mcp_oauth_token WHERE digest = %s", ["x" * 64]
-        )
-        plan = " ".join(row[0] for row in env.cr.fetchall())
-    assert re.search(r"Index (Only )?Scan|Bitmap Index Scan", plan), plan
+def _live_access_token(env):
+    """An access token of a live grant touched just now: (token, grant)."""
+    digester = digests.digester()
+    admin = env.ref("base.user_admin")
+    client = env["mcp.oauth.client"].create(
+        {"name": "lookup", "redirect_uris": "http://127.0.0.1:9/callback"}
+    )
+    password = env["mcp.oauth.token"]._password_hash(admin.id)
+    grant = env["mcp.oauth.grant"].create(
+        {
+            "client_id": client.id,
+            "user_id": admin.id,
+            "resource": "http://127.0.0.1:1/mcp",
+            "password_stamp": digester.password_stamp(admin.id, password),
+            "expires_at": "2999-01-01 00:00:00",
+        }
+    )
+    token, digest = digester.issue(digests.ACCESS_TOKEN)
+    env["mcp.oauth.token"].create(
+        {
+            "grant_id": grant.id,
+            "kind": "access",
+            "digest": digest,
+            "expires_at": "2999-01-01 00:00:00",
+        }
+    )
+    env.flush_all()
+    env.cr.execute(
+        "UPDATE mcp_oauth_grant SET last_used = now() at time zone 'UTC' WHERE id = %s",
+        [grant.id],
+    )
+    return token, grant
+
+
+def test_token_check_is_one_statement(odoo_env):
+    token, grant = _live_access_token(odoo_env)
+    tokens = odoo_env["mcp.oauth.token"]
+    before = odoo_env.cr.sql_log_count
+    check = tokens._check_access_token(token, resource=grant.resource)
+    assert odoo_env.cr.sql_log_count - before == 1
+    assert check.uid == grant.user_id.id and check.error is None
+
+
+def test_token_check_query_uses_the_unique_digest_index(odoo_env):
+    """EXPLAIN the query of mcp_oauth_access_check as PostgreSQL stores it."""
+    token, grant = _live_access_token(odoo_env)
+    cr = odoo_env.cr
+    # Enough tokens that a sequential scan would cost more (rolled back).
+    cr.execute(
+        "INSERT INTO mcp_oauth_token (grant_id, kind, digest, expires_at)"
+        " SELECT %s, 'access', md5(i::text) || md5((-i)::text), now()"
+        " FROM generate_series(1, 5000) AS i",
+        [grant.id],
+    )
+    cr.execute("ANALYZE mcp_oauth_token")
+    cr.execute("SELECT prosrc FROM pg_proc WHERE proname = 'mcp_oauth_access_check'")
+    source = cr.fetchone()[0]
+    query = source.split("RETURN QUERY", 1)[1].split(";", 1)[0]
+    query = query.replace("p_digest", "$1").replace("p_touch_interval", "$2")
+    cr.execute(f"PREPARE mcp_access_check_plan(varchar, integer) AS {query}")
+    digest = digests.digester().digest(digests.ACCESS_TOKEN, token)
+    # PL/pgSQL plans its query like a prepared statement: custom plans
+    # first, then possibly a generic one; both must use the index.
+    for mode in ("force_custom_plan", "force_generic_plan"):
+        cr.execute(f"SET LOCAL plan_cache_mode = {mode}")
+        cr.execute("EXPLAIN EXECUTE mcp_access_check_plan(%s, 60)", [digest])
+        plan = "\n".join(row[0] for row in cr.fetchall())
+        assert re.search(r"Index Scan using mcp_oauth_token_digest_unique", plan), plan
+        assert "Seq Scan on mcp_oauth_token" not in plan, plan
+    cr.execute("DEALLOCATE mcp_access_check_plan")

@@ -83,3 +83,30 @@ def test_configured_public_url_is_the_issuer(odoo_http, oauth_setting):
         f"{odoo_http.url}/.well-known/oauth-protected-resource/mcp", timeout=30
     ).json()
     assert resource["resource"] == "https://odoo.example.com/mcp"
+    # The 401 challenges of /mcp and of an export link name the same metadata.
+    expected = (
+        'Bearer resource_metadata="https://odoo.example.com'
+        '/.well-known/oauth-protected-resource"'
+    )
+    for response in (
+        requests.post(
+            f"{odoo_http.url}/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={"MCP-Protocol-Version": "2025-11-25"},
+            timeout=30,
+        ),
+        requests.get(f"{odoo_http.url}/mcp/exports/{'A' * 43}", timeout=30),
+    ):
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == expected
+    invalid = requests.post(
+        f"{odoo_http.url}/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={
+            "MCP-Protocol-Version": "2025-11-25",
+            "Authorization": "Bearer mcpat_" + "A" * 43,
+        },
+        timeout=30,
+    )
+    assert invalid.headers["WWW-Authenticate"].startswith(expected + ", ")
+    assert 'error="invalid_token"' in invalid.headers["WWW-Authenticate"]

@@ -4,6 +4,11 @@ The bearer credential is checked by ``auth="mcp"`` as on /mcp. The export must
 belong to the same user and the same credential (OAuth grant or API key);
 anything else is answered 404, the same as an unknown handle, so that a handle
 reveals nothing to anyone else. An expired export is 410 for its owner.
+
+Every download counts against its address, and one without a valid credential
+counts as a failure too, in the same counters as /mcp (``ip:<address>`` and
+``fail:<address>`` of ``mcp.rate.limit``): over either limit the answer is 429
+with Retry-After.
 """
 
 import json
@@ -12,10 +17,11 @@ import logging
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import wrap_file
 
-from odoo import http
+from odoo import SUPERUSER_ID, http
 from odoo.http import request
 
-from ..models.ir_http import bearer_token
+from ..models.ir_http import bearer_token, public_base_url
+from ..oauth import metadata
 from ..tools.export import CHUNK_BYTES, EXPORT_PATH, MIME_TYPES
 
 _logger = logging.getLogger(__name__)
@@ -30,6 +36,26 @@ def _refusal(status, message, headers=()):
     )
 
 
+def _throttle(auth, remote_addr):
+    """Seconds to wait before this download may be served, or 0 (as /mcp)."""
+    # SUPERUSER_ID: counters and settings are the addon's bookkeeping.
+    limiter = request.env(user=SUPERUSER_ID)["mcp.rate.limit"]
+    settings = limiter._rate_settings()
+    address = remote_addr or "unknown"
+    hits = [(f"ip:{address}", settings.ip_calls, settings.window)]
+    if auth.uid is None:
+        hits.append((f"fail:{address}", settings.ip_failures, settings.window))
+    allowed, retry_after = limiter._hit_many(hits)
+    if allowed:
+        return 0
+    _logger.info(
+        "MCP export download DENY rate limit from %s (retry after %ss)",
+        address,
+        retry_after,
+    )
+    return retry_after
+
+
 class McpExportController(http.Controller):
     @http.route(
         f"{EXPORT_PATH}<string:handle>",
@@ -42,11 +68,18 @@ class McpExportController(http.Controller):
     def mcp_export(self, handle, **_params):
         auth = request.mcp_auth
         httprequest = request.httprequest
+        wait = _throttle(auth, httprequest.remote_addr)
+        if wait:
+            return _refusal(
+                429,
+                f"too many requests: retry after {wait} seconds",
+                [("Retry-After", str(wait))],
+            )
         if auth.uid is None:
-            base = httprequest.host_url.rstrip("/")
-            challenge = (
-                f'Bearer resource_metadata="{base}/.well-known/'
-                'oauth-protected-resource"'
+            challenge = metadata.bearer_challenge(
+                public_base_url(),
+                "invalid_token" if auth.error else None,
+                auth.error,
             )
             return _refusal(
                 401,

@@ -36,11 +36,11 @@ def _json(payload, status=200, headers=None):
 
 
 def _www_authenticate(exc):
-    base = request.httprequest.host_url.rstrip("/")
-    value = f'Bearer resource_metadata="{base}{RESOURCE_METADATA_PATH}"'
-    if exc.oauth_error:
-        value += f', error="{exc.oauth_error}", error_description="{exc.message}"'
-    return value
+    # The configured public URL when there is one, as in the metadata.
+    from ..models.ir_http import public_base_url  # noqa: PLC0415
+    from ..oauth.metadata import bearer_challenge  # noqa: PLC0415
+
+    return bearer_challenge(public_base_url(), exc.oauth_error, exc.message)
 
 
 def _error(exc, request_id=None):

@@ -2,15 +2,21 @@
 token, revocation, introspection and registration.
 
 Each handler builds the authlib server for this request and lets it answer;
-the only logic here is the browser side of the authorization endpoint.
+the only logic here is the browser side of the authorization endpoint and one
+place per kind of endpoint that turns every outcome into an answer: OAuth
+errors as authlib shapes them, a missing HMAC key as 503, too many requests
+as 429, and anything unexpected as ``server_error`` with a trace id that the
+server log has too (never a traceback page).
 """
 
 import logging
+import secrets
 
 from authlib.oauth2.rfc6749 import OAuth2Error
 
 from odoo import http
 from odoo.http import request
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
 from ..oauth import digests, metadata, redirects
 from ..oauth.endpoints import TooManyRequestsError
@@ -45,23 +51,53 @@ def _frame_guard(response):
     return response
 
 
-def _error_page(message, status=400):
+def _error_page(message, status=400, headers=()):
     response = request.render(
-        "mcp_server_odoo.oauth_error_page", {"message": message}, status=status
+        "mcp_server_odoo.oauth_error_page",
+        {"message": message},
+        status=status,
+        headers=list(headers),
     )
     return _frame_guard(response)
 
 
-def _not_configured(exc):
-    _logger.error("MCP OAuth FAIL not configured: %s", exc)
+def _json_error(error, description, status, headers=()):
     return request.make_json_response(
-        {
-            "error": "temporarily_unavailable",
-            "error_description": "The authorization server is not configured.",
-        },
-        status=503,
-        headers=[("Cache-Control", "no-store")],
+        {"error": error, "error_description": description},
+        status=status,
+        headers=[("Cache-Control", "no-store"), *headers],
     )
+
+
+def _log_not_configured(exc):
+    _logger.error("MCP OAuth FAIL not configured: %s", exc)
+
+
+def _log_internal_error(name):
+    """Log the exception being handled under a new trace id; return the id."""
+    # The transaction may be aborted; the answer must not commit half of it.
+    request.env.cr.rollback()
+    trace_id = secrets.token_hex(16)
+    _logger.exception("MCP OAuth %s FAIL internal error (trace %s)", name, trace_id)
+    return trace_id
+
+
+def _internal_error_text(trace_id):
+    return f"Internal error; the server log has the details under trace id {trace_id}."
+
+
+def _throttle(name):
+    """Seconds the caller's address must wait before using ``name``, or 0.
+
+    The rate-limit hook (mcp.oauth.client._oauth_throttle): per endpoint and
+    address; registration also has its flood cap.
+    """
+    remote_addr = request.httprequest.remote_addr
+    # sudo: counters are the addon's bookkeeping; callers are anonymous.
+    wait = request.env["mcp.oauth.client"].sudo()._oauth_throttle(name, remote_addr)
+    if wait:
+        _logger.info("MCP OAuth %s DENY rate limit from %s", name, remote_addr)
+    return wait
 
 
 class OAuthController(http.Controller):
@@ -78,13 +114,30 @@ class OAuthController(http.Controller):
         """RFC 6749 §4.1.1: validate, log the user in, ask, answer with a redirect.
 
         Until the client and its redirect URI are known good, errors are shown
-        here and never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.11).
+        here and never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.11). Every
+        request counts against its address's limit first: validating a client
+        may fetch its metadata document.
         """
         try:
-            return self._authorize(_server())
+            digests.digester()
+            server = _server()
+            wait = _throttle("authorization")
+            if wait:
+                return _error_page(
+                    "Too many authorization requests from your address; "
+                    "try again later.",
+                    429,
+                    [("Retry-After", str(wait))],
+                )
+            return self._authorize(server)
         except digests.KeyMissing as exc:
-            _not_configured(exc)
+            _log_not_configured(exc)
             return _error_page("The authorization server is not configured.", 503)
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            raise  # Odoo retries the whole request.
+        except Exception:  # noqa: BLE001 - the last line: never a traceback page
+            trace_id = _log_internal_error("authorization")
+            return _error_page(_internal_error_text(trace_id), 500)
 
     def _authorize(self, server):
         try:
@@ -218,26 +271,27 @@ class OAuthController(http.Controller):
         )
 
     def _endpoint(self, name, answer):
+        """Answer one JSON endpoint; every failure is an OAuth error in JSON."""
         try:
+            digests.digester()
             server = _server()
-            # The rate-limit hook (mcp.oauth.client._oauth_throttle): seconds to
-            # wait, per endpoint and address; registration also has its flood cap.
-            # sudo: counters are the addon's bookkeeping; callers are anonymous.
-            wait = (
-                request.env["mcp.oauth.client"]
-                .sudo()
-                ._oauth_throttle(name, request.httprequest.remote_addr)
-            )
+            wait = _throttle(name)
             if wait:
-                _logger.info(
-                    "MCP OAuth %s DENY rate limit from %s",
-                    name,
-                    request.httprequest.remote_addr,
-                )
                 raise TooManyRequestsError(wait)
             return answer(server)
         except digests.KeyMissing as exc:
-            return _not_configured(exc)
+            _log_not_configured(exc)
+            return _json_error(
+                "temporarily_unavailable",
+                "The authorization server is not configured.",
+                503,
+            )
         except OAuth2Error as error:
-            # Raised before authlib's own handling (e.g. insecure transport).
+            # Raised outside authlib's own handling: the throttle, or a request
+            # refused while it was being read (unprintable text, too large).
             return server.handle_error_response(None, error)
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            raise  # Odoo retries the whole request.
+        except Exception:  # noqa: BLE001 - the last line: never a traceback page
+            trace_id = _log_internal_error(name)
+            return _json_error("server_error", _internal_error_text(trace_id), 500)

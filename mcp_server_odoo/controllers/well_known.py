@@ -8,7 +8,9 @@ from ..oauth import metadata
 
 def _base_url():
     settings = request.env["mcp.oauth.client"]._oauth_settings()
-    return settings, settings.issuer_url or request.httprequest.host_url.rstrip("/")
+    return settings, metadata.base_url(
+        settings.issuer_url, request.httprequest.host_url
+    )
 
 
 def _document(payload):

@@ -19,6 +19,8 @@ _logger = logging.getLogger(__name__)
 
 _BEARER = re.compile(r"^Bearer[ ]+([A-Za-z0-9._~+/=-]+)[ ]*$", re.IGNORECASE)
 API_KEY_SCOPE = "mcp"
+# The routes of this addon: /mcp, /mcp/exports/..., /oauth/*, discovery.
+OWN_ROUTES = ("/mcp", "/oauth/", "/.well-known/oauth-")
 
 
 def bearer_token(headers):
@@ -27,8 +29,30 @@ def bearer_token(headers):
     return match.group(1) if match else None
 
 
+def public_base_url():
+    """This request's view of the server's public base URL (configured first).
+
+    The one base of the 401 challenges of /mcp and of the export links, so
+    that they name the same metadata URL as the discovery documents and the
+    token audience.
+    """
+    settings = request.env["mcp.oauth.client"]._oauth_settings()
+    return metadata.base_url(settings.issuer_url, request.httprequest.host_url)
+
+
 class IrHttp(models.AbstractModel):
     _inherit = "ir.http"
+
+    @classmethod
+    def _dispatch(cls, endpoint):
+        # Odoo passes each query and form parameter as a keyword argument, and
+        # one named "self" collides with the controller's own: a TypeError and
+        # a 500. This addon's endpoints read the request itself; drop it there.
+        if "self" in request.params and any(
+            route.startswith(OWN_ROUTES) for route in endpoint.routing["routes"]
+        ):
+            del request.params["self"]
+        return super()._dispatch(endpoint)
 
     @classmethod
     def _auth_method_mcp(cls):
@@ -63,7 +87,7 @@ class IrHttp(models.AbstractModel):
     def _mcp_check_oauth(cls, token, settings):
         # One indexed digest lookup (mcp.oauth.token); the audience is this
         # server's /mcp URL (RFC 8707), as the authorization server issued it.
-        base_url = settings.issuer_url or request.httprequest.host_url.rstrip("/")
+        base_url = metadata.base_url(settings.issuer_url, request.httprequest.host_url)
         remote_addr = request.httprequest.remote_addr
         try:
             # sudo: token bookkeeping of the addon, looked up by digest only.

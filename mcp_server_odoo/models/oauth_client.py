@@ -7,6 +7,7 @@ client's secret is stored; archiving a client (``action_revoke``) makes every
 token issued to it fail at once.
 """
 
+import hashlib
 import hmac
 import logging
 import secrets
@@ -18,7 +19,7 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import config
 
-from ..oauth import cimd, digests, redirects
+from ..oauth import cimd, digests, redirects, text
 from ..oauth import settings as oauth_settings
 
 _logger = logging.getLogger(__name__)
@@ -167,8 +168,17 @@ class McpOAuthClient(models.Model):
 
     @api.model
     def _oauth_find(self, client_id):
-        """The active client of ``client_id``, or an empty recordset."""
-        if not isinstance(client_id, str) or not client_id or len(client_id) > 2000:
+        """The active client of ``client_id``, or an empty recordset.
+
+        An identifier that is not printable text (NUL cannot even be sent to
+        PostgreSQL) names no client.
+        """
+        if (
+            not isinstance(client_id, str)
+            or not client_id
+            or len(client_id) > text.MAX_LENGTH
+            or not text.is_printable(client_id)
+        ):
             return self.browse()
         return self.search([("client_id", "=", client_id)], limit=1)
 
@@ -177,8 +187,17 @@ class McpOAuthClient(models.Model):
         """The client described by the document at ``url``, fetched if stale.
 
         An administrator's revocation (archiving) is final: the document is
-        then not fetched again.
+        then not fetched again. A URL is fetched at most once in each window
+        of ``cimd.FETCH_INTERVAL`` seconds of the shared rate-limit counters,
+        so that a failed fetch is not repeated within it (a negative cache)
+        and no caller, from however many addresses, can make this server
+        fetch one URL over and over.
         """
+        try:
+            cimd.check_url(url)
+        except cimd.MetadataDocumentError as exc:
+            _logger.info("MCP OAuth metadata document FAIL: %s", exc)
+            return self.browse()
         known = self.with_context(active_test=False).search(
             [("client_id", "=", url)], limit=1
         )
@@ -187,15 +206,33 @@ class McpOAuthClient(models.Model):
         now = fields.Datetime.now()
         if known and known.metadata_expires_at and known.metadata_expires_at > now:
             return known
+        document = self._oauth_fetch_metadata_document(url, settings)
+        if document is None:
+            return self.browse()
+        return self._oauth_store_metadata_document(url, document, known, now)
+
+    @api.model
+    def _oauth_fetch_metadata_document(self, url, settings):
+        """The checked document at ``url``, or None (logged) when unusable."""
+        if not self._oauth_may_fetch(url):
+            _logger.info(
+                "MCP OAuth metadata document DENY %s: fetched less than %ss ago",
+                url,
+                cimd.FETCH_INTERVAL,
+            )
+            return None
         try:
-            document = cimd.fetch(
+            return cimd.fetch(
                 url,
                 allow_private=settings.cimd_allow_private,
                 ca_file=config.get("mcp_oauth_cimd_ca_file"),
             )
         except cimd.MetadataDocumentError as exc:
             _logger.info("MCP OAuth metadata document FAIL %s: %s", url, exc)
-            return self.browse()
+            return None
+
+    @api.model
+    def _oauth_store_metadata_document(self, url, document, known, now):
         values = {
             "name": document["name"],
             "redirect_uris": "\n".join(document["redirect_uris"]),
@@ -213,6 +250,13 @@ class McpOAuthClient(models.Model):
         except psycopg2.IntegrityError:
             # Another request created it first.
             return self._oauth_find(url)
+
+    @api.model
+    def _oauth_may_fetch(self, url):
+        """Whether ``url`` may be fetched now: once per window, all workers."""
+        bucket = "cimd:" + hashlib.sha256(url.encode()).hexdigest()[:32]
+        allowed, _wait = self.env["mcp.rate.limit"]._hit(bucket, 1, cimd.FETCH_INTERVAL)
+        return allowed
 
     @api.model
     def _oauth_throttle(self, endpoint, remote_addr):

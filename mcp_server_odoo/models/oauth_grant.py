@@ -9,10 +9,15 @@ token of the family fail at once (RFC 9700 §4.14.2).
 import logging
 from datetime import timedelta
 
+from psycopg2 import errors as pg_errors
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
 _logger = logging.getLogger(__name__)
+
+# Last use of a grant is written at most this often (seconds).
+TOUCH_INTERVAL = 60
 
 REVOKE_REASONS = [
     ("user", "Revoked by the user"),
@@ -101,13 +106,32 @@ class McpOAuthGrant(models.Model):
             )
 
     def _touch(self, remote_addr):
-        """Record last use; at most once a minute per grant, never blocking."""
+        """Record last use: at most once every ``TOUCH_INTERVAL`` seconds per
+        grant, and never waiting for a row another transaction holds.
+
+        Best effort: a grant touched recently, locked by a concurrent request
+        (SKIP LOCKED) or changed since this transaction began is left as it
+        is, so that this bookkeeping never fails, blocks or retries a call.
+        """
         self.ensure_one()
-        self.env.cr.execute(
-            "UPDATE mcp_oauth_grant SET last_used = now() at time zone 'UTC',"
-            " last_ip = %s WHERE id = %s",
-            [remote_addr, self.id],
-        )
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    """
+                    UPDATE mcp_oauth_grant
+                       SET last_used = now() at time zone 'UTC', last_ip = %s
+                     WHERE id IN (
+                           SELECT id FROM mcp_oauth_grant
+                            WHERE id = %s
+                              AND (last_used IS NULL OR last_used
+                                   < now() at time zone 'UTC'
+                                     - interval '1 second' * %s)
+                              FOR UPDATE SKIP LOCKED)
+                    """,
+                    [remote_addr, self.id, TOUCH_INTERVAL],
+                )
+        except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
+            _logger.debug("MCP OAuth grant %s last use not recorded (busy)", self.id)
         self.invalidate_recordset(["last_used", "last_ip"])
 
     @api.autovacuum

@@ -10,16 +10,13 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from psycopg2 import errors as pg_errors
-
 from odoo import api, fields, models
 
 from ..oauth import digests
+from .oauth_grant import TOUCH_INTERVAL
 
 _logger = logging.getLogger(__name__)
 
-# Last use is written at most this often per grant from /mcp.
-TOUCH_INTERVAL = 60
 
 # The check of an access token on every /mcp message, as a PL/pgSQL function:
 # PL/pgSQL keeps the plan of its query per connection, so that the four-table
@@ -126,25 +123,8 @@ class McpOAuthToken(models.Model):
                 error="the access token was not issued for this resource"
             )
         if stale:
-            self._touch_grant(grant_id, remote_addr)
+            self.env["mcp.oauth.grant"].browse(grant_id)._touch(remote_addr)
         return AccessCheck(uid=uid, login=login, client_id=client_id, grant_id=grant_id)
-
-    def _touch_grant(self, grant_id, remote_addr):
-        # Best effort: a concurrent request touching the same grant wins and
-        # ours is skipped, so that bookkeeping never fails or retries a call.
-        try:
-            with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(
-                    """
-                    UPDATE mcp_oauth_grant
-                       SET last_used = now() at time zone 'UTC', last_ip = %s
-                     WHERE id IN (SELECT id FROM mcp_oauth_grant WHERE id = %s
-                                  FOR UPDATE SKIP LOCKED)
-                    """,
-                    [remote_addr, grant_id],
-                )
-        except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
-            _logger.debug("MCP OAuth grant %s last use not recorded (busy)", grant_id)
 
     # -- the authorization server ----------------------------------------------
 

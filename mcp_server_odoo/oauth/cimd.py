@@ -10,27 +10,42 @@ chose, so every fetch goes through these guards (RFC 9700 §4.16, OWASP SSRF):
   link-local, multicast or reserved ranges) unless the administrator allows
   private addresses; the connection goes to the checked address, so DNS
   cannot change the answer between the check and the connection;
-* no redirects, a connect and read timeout, an overall deadline and a size
-  limit; the result is cached on the client record.
+* no redirects, a connect timeout, one deadline for the whole exchange
+  (handshake and every read included, however the server trickles) and a
+  size limit; the result is cached on the client record, and a URL is
+  fetched at most once in each minute of the shared rate-limit counters, so
+  that a failure is remembered until that minute ends.
 
 Pure Python, no ORM.
 """
 
+import contextlib
+import http.client
+import io
 import ipaddress
 import json
+import selectors
 import socket
+import ssl
 import time
 from urllib.parse import urlsplit
 
 import certifi
-import urllib3
 
 from . import redirects
 
+DEFAULT_PORT = 443
 MAX_BYTES = 16 * 1024
-TIMEOUT = 5.0
+# The document and the status line and headers in front of it.
+MAX_RESPONSE_BYTES = MAX_BYTES + 8 * 1024
+CONNECT_TIMEOUT = 5.0
+# Connection, TLS handshake, request and answer together.
+DEADLINE = 10.0
 CACHE_SECONDS = 3600
+# A document URL is fetched at most once per window of this many seconds.
+FETCH_INTERVAL = 60
 MAX_NAME_LENGTH = 200
+TOO_LARGE_OR_SLOW = "the client metadata document is too large or slow"
 
 
 class MetadataDocumentError(Exception):
@@ -43,13 +58,15 @@ def is_metadata_client_id(client_id):
 
 def check_url(url):
     """``(host, port, path)`` of an acceptable document URL, else raise."""
-    if len(url) > 2000 or any(ord(char) <= 0x20 for char in url):
+    if len(url) > 2000 or any(not 0x20 < ord(char) < 0x7F for char in url):
         raise MetadataDocumentError("the client_id URL is malformed")
     try:
         parts = urlsplit(url)
-        port = parts.port or 443
+        port = DEFAULT_PORT if parts.port is None else parts.port
     except ValueError as exc:
         raise MetadataDocumentError("the client_id URL is malformed") from exc
+    if not port:
+        raise MetadataDocumentError("the client_id URL is malformed")
     if parts.scheme != "https" or not parts.hostname:
         raise MetadataDocumentError("the client_id URL must use https")
     if "@" in parts.netloc or "#" in url:
@@ -85,53 +102,103 @@ def fetch(url, *, allow_private=False, ca_file=None):
     """The parsed and validated document at ``url``."""
     host, port, path = check_url(url)
     address = resolve(host, port, allow_private=allow_private)[0]
-    pool = urllib3.HTTPSConnectionPool(
-        address,
-        port,
-        cert_reqs="CERT_REQUIRED",
-        ca_certs=ca_file or certifi.where(),
-        server_hostname=host,
-        assert_hostname=host,
-        timeout=urllib3.Timeout(connect=TIMEOUT, read=TIMEOUT),
-        retries=False,
-        maxsize=1,
-    )
+    deadline = time.monotonic() + DEADLINE
     try:
-        body = _read(pool, host, path)
-    except urllib3.exceptions.HTTPError as exc:
+        body = _get(address, host, port, path, ca_file=ca_file, deadline=deadline)
+    except (OSError, http.client.HTTPException) as exc:  # ssl.SSLError is OSError
         raise MetadataDocumentError(
             "the client metadata document could not be fetched"
         ) from exc
-    finally:
-        pool.close()
     return validate(url, body)
 
 
-def _read(pool, host, path):
-    deadline = time.monotonic() + 2 * TIMEOUT
-    response = pool.urlopen(
-        "GET",
-        path,
-        headers={"Host": host, "Accept": "application/json"},
-        redirect=False,
-        preload_content=False,
-    )
-    try:
-        if response.status != 200:
-            raise MetadataDocumentError(
-                f"the client metadata document answered HTTP {response.status}"
-            )
-        chunks, size = [], 0
-        for chunk in response.stream(4096):
-            size += len(chunk)
-            if size > MAX_BYTES or time.monotonic() > deadline:
+def _get(address, host, port, path, *, ca_file, deadline):
+    """The body of ``GET path`` over TLS to ``address``, verified as ``host``."""
+    context = ssl.create_default_context(cafile=ca_file or certifi.where())
+    sock = socket.create_connection((address, port), timeout=CONNECT_TIMEOUT)
+    with contextlib.closing(sock):
+        tls = context.wrap_socket(
+            sock, server_hostname=host, do_handshake_on_connect=False
+        )
+        with contextlib.closing(tls):
+            _handshake(tls, deadline)
+            tls.settimeout(max(deadline - time.monotonic(), 0.001))
+            tls.sendall(_request(host, port, path))
+            response = http.client.HTTPResponse(_Source(tls, deadline), method="GET")
+            response.begin()
+            if response.status != 200:
+                # Redirects are refused too: never followed (RFC 9700 §4.16).
                 raise MetadataDocumentError(
-                    "the client metadata document is too large or slow"
+                    f"the client metadata document answered HTTP {response.status}"
                 )
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        response.release_conn()
+            body = response.read(MAX_BYTES + 1)
+            if len(body) > MAX_BYTES:
+                raise MetadataDocumentError(TOO_LARGE_OR_SLOW)
+            return body
+
+
+def _request(host, port, path):
+    name = f"[{host}]" if ":" in host else host
+    if port != DEFAULT_PORT:
+        name += f":{port}"
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {name}\r\nAccept: application/json\r\n"
+        "Accept-Encoding: identity\r\nConnection: close\r\n\r\n"
+    ).encode()
+
+
+def _handshake(tls, deadline):
+    """The TLS handshake, non-blocking, so that a server trickling its
+    certificate cannot hold it past the deadline."""
+    tls.setblocking(False)
+    with selectors.DefaultSelector() as selector:
+        selector.register(tls, selectors.EVENT_READ)
+        while True:
+            try:
+                tls.do_handshake()
+                return
+            except ssl.SSLWantReadError:
+                selector.modify(tls, selectors.EVENT_READ)
+            except ssl.SSLWantWriteError:
+                selector.modify(tls, selectors.EVENT_WRITE)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(remaining):
+                raise MetadataDocumentError(TOO_LARGE_OR_SLOW)
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The bytes of the answer, each read bounded by what is left of the
+    deadline and all of them by the size limit, however the server trickles."""
+
+    def __init__(self, tls, deadline):
+        self._tls = tls
+        self._deadline = deadline
+        self._left = MAX_RESPONSE_BYTES
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0 or self._left <= 0:
+            raise MetadataDocumentError(TOO_LARGE_OR_SLOW)
+        self._tls.settimeout(remaining)
+        try:
+            count = self._tls.recv_into(memoryview(buffer)[: self._left])
+        except TimeoutError as exc:
+            raise MetadataDocumentError(TOO_LARGE_OR_SLOW) from exc
+        self._left -= count
+        return count
+
+
+class _Source:
+    """What http.client reads a response from: our bounded reader."""
+
+    def __init__(self, tls, deadline):
+        self._reader = _DeadlineReader(tls, deadline)
+
+    def makefile(self, mode):
+        return io.BufferedReader(self._reader)
 
 
 def validate(url, body):
@@ -155,6 +222,6 @@ def validate(url, body):
         if redirects.problem(uri):
             raise MetadataDocumentError("the document has an unacceptable redirect URI")
     name = document.get("client_name")
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str) or not name.strip() or not name.isprintable():
         name = redirects.host_of(url)
     return {"name": name.strip()[:MAX_NAME_LENGTH], "redirect_uris": uris}

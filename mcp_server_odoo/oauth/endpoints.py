@@ -13,7 +13,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoi
 
 from odoo import fields
 
-from . import digests, redirects
+from . import digests, redirects, text
 from .adapters import Token
 from .grants import CLIENT_AUTH_METHODS
 
@@ -21,6 +21,20 @@ _logger = logging.getLogger(__name__)
 
 MAX_REDIRECT_URIS = 10
 MAX_NAME_LENGTH = 200
+MAX_LIST_LENGTH = 20
+# RFC 7591 §2: the shape of each metadata value this server reads or returns.
+STRING_CLAIMS = (
+    "token_endpoint_auth_method",
+    "client_name",
+    "client_uri",
+    "logo_uri",
+    "scope",
+    "tos_uri",
+    "policy_uri",
+    "software_id",
+    "software_version",
+)
+LIST_CLAIMS = ("redirect_uris", "grant_types", "response_types", "contacts")
 
 
 class TooManyRequestsError(OAuth2Error):
@@ -113,8 +127,47 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
         return payload
 
 
+def _is_clean_string(value):
+    return (
+        isinstance(value, str)
+        and len(value) <= text.MAX_LENGTH
+        and text.is_printable(value)
+    )
+
+
 class McpClientMetadataClaims(ClientMetadataClaims):
-    """RFC 7591 §2 metadata, with this server's redirect URI rules."""
+    """RFC 7591 §2 metadata, with this server's redirect URI rules.
+
+    Every value is first checked for its shape: the string claims are
+    printable strings, the list claims lists of them (§2: "Array of ...
+    strings"). Client keys (``jwks``, ``jwks_uri``) are refused: clients
+    authenticate here with a secret or with PKCE alone.
+    """
+
+    def validate(self):
+        for name in ("jwks", "jwks_uri"):
+            if self.get(name) is not None:
+                raise InvalidClaimError(name)
+        for name in STRING_CLAIMS:
+            value = self.get(name)
+            if value is not None and not _is_clean_string(value):
+                raise InvalidClaimError(name)
+        for name in LIST_CLAIMS:
+            values = self.get(name)
+            if values is None:
+                continue
+            if not isinstance(values, list) or len(values) > MAX_LIST_LENGTH:
+                raise InvalidClaimError(name)
+            if not all(map(_is_clean_string, values)):
+                raise InvalidClaimError(name)
+        super().validate()
+
+    def _validate_uri(self, key, uri=None):
+        # urlparse raises ValueError on some malformed hosts ("https://[").
+        try:
+            super()._validate_uri(key, uri)
+        except ValueError as exc:
+            raise InvalidClaimError(key) from exc
 
     def validate_redirect_uris(self):
         uris = self.get("redirect_uris")

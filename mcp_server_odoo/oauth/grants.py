@@ -141,6 +141,22 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         self.validate_no_multiple_request_parameter(self.request)
         return super().validate_authorization_request()
 
+    @staticmethod
+    def validate_authorization_redirect_uri(request, client):
+        """OAuth 2.1 §4.1.1: redirect_uri is required and must be registered.
+
+        authlib's own check repeats the URI in its error description, which
+        may then hold characters RFC 6749 §4.1.2.1 forbids there.
+        """
+        redirect_uri = request.payload.redirect_uri
+        if not redirect_uri:
+            raise InvalidRequestError("Missing 'redirect_uri' in request.")
+        if not client.check_redirect_uri(redirect_uri):
+            raise InvalidRequestError(
+                "The redirect_uri is not registered for this client."
+            )
+        return redirect_uri
+
     def generate_authorization_code(self):
         code, _digest = digests.digester().issue(digests.CODE)
         return code

@@ -20,6 +20,23 @@ RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource"
 SERVER_METADATA_PATH = "/.well-known/oauth-authorization-server"
 
 
+def base_url(issuer_url, host_url):
+    """The public base URL of this server: the administrator's, else the host's.
+
+    Every URL this server announces (issuer, endpoints, resource, the 401
+    challenge) and every audience it checks starts with it.
+    """
+    return issuer_url or host_url.rstrip("/")
+
+
+def bearer_challenge(base_url, error=None, description=None):
+    """RFC 6750 §3 ``WWW-Authenticate`` value pointing at RFC 9728 metadata."""
+    value = f'Bearer resource_metadata="{base_url}{RESOURCE_METADATA_PATH}"'
+    if error:
+        value += f', error="{error}", error_description="{description}"'
+    return value
+
+
 def resource_url(base_url):
     """The canonical URI of the MCP endpoint (RFC 8707 §2, MCP §2.5.1)."""
     return base_url + MCP_PATH

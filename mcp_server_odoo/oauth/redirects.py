@@ -1,6 +1,6 @@
 """Redirect URI rules (OAuth 2.1 §2.3.1 and §4.1.1, RFC 9700 §4.1, RFC 8252 §7.3).
 
-* A redirect URI is absolute, without fragment and without userinfo.
+* A redirect URI is absolute visible ASCII, without fragment or userinfo.
 * It uses ``https``, except on a loopback host (``127.0.0.1``, ``[::1]``,
   ``localhost``) where ``http`` is allowed for native clients.
 * It matches a registered URI by exact string comparison; for loopback hosts
@@ -31,8 +31,9 @@ def problem(uri):
 def _text_problem(uri):
     if not isinstance(uri, str) or not uri or len(uri) > MAX_LENGTH:
         return "a redirect URI must be a non-empty string of at most 2000 characters"
-    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in uri):
-        return "a redirect URI must not contain spaces or control characters"
+    # RFC 3986 §2: a URI is visible ASCII; anything else is refused here.
+    if any(not 0x20 < ord(char) < 0x7F for char in uri):
+        return "a redirect URI must be visible ASCII, without spaces or controls"
     if "#" in uri:
         return "a redirect URI must not contain a fragment"
     return None

@@ -5,24 +5,29 @@ grant and endpoint classes are registered, nothing is loaded) and holds the
 environment, the settings and this server's issuer and resource URLs.
 """
 
+import base64
 import json
 import logging
+import re
 from collections import defaultdict
 from datetime import timedelta
+from urllib.parse import unquote
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import (
+    InvalidRequestError,
     JsonPayload,
     JsonRequest,
     OAuth2Payload,
     OAuth2Request,
 )
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from odoo import fields
 from odoo.http import Response
 
-from . import cimd, digests, metadata, redirects
+from . import cimd, digests, metadata, redirects, text
 from .adapters import Client
 from .endpoints import IntrospectionEndpoint, RegistrationEndpoint, RevocationEndpoint
 from .grants import (
@@ -36,6 +41,8 @@ from .settings import SCOPE
 _logger = logging.getLogger(__name__)
 
 MAX_JSON_BYTES = 64 * 1024
+# RFC 6749 §3.1.1: response-type = response-name *( SP response-name ).
+RESPONSE_TYPE = re.compile(r"[A-Za-z0-9_]+( [A-Za-z0-9_]+)*")
 
 
 class OdooPayload(OAuth2Payload):
@@ -57,12 +64,16 @@ class OdooPayload(OAuth2Payload):
 
 
 class OdooOAuth2Request(OAuth2Request):
+    """A form or query request, refused at once if any value is not printable."""
+
     def __init__(self, httprequest):
         super().__init__(
             httprequest.method, httprequest.url, headers=httprequest.headers
         )
         self._httprequest = httprequest
         values = httprequest.form if httprequest.method == "POST" else httprequest.args
+        _check_parameters(values)
+        _check_basic_credentials(httprequest.headers)
         self.payload = OdooPayload(values)
 
     @property
@@ -89,13 +100,52 @@ class OdooJsonRequest(JsonRequest):
         self.payload = OdooJsonPayload(_json_body(httprequest))
 
 
+def _check_parameters(values):
+    """Refuse names and values that are not printable text.
+
+    RFC 6749 Appendix A allows visible ASCII and space only; what is not even
+    printable is refused here, before any of it reaches authlib, a log line
+    or the database.
+    """
+    for name, value in values.items(multi=True):
+        if not (text.is_printable(name) and text.is_printable(value)):
+            raise InvalidRequestError(
+                f"{text.name_for_error(name)} must be printable text, valid "
+                "UTF-8 without control characters."
+            )
+
+
+def _check_basic_credentials(headers):
+    """RFC 6749 §2.3.1: Basic credentials are form-encoded UTF-8 text.
+
+    authlib decodes them itself; this refuses, with a clear error, what it
+    would fail on or pass on to the database (invalid UTF-8, NUL).
+    """
+    parts = (headers.get("Authorization") or "").split(None, 1)
+    if len(parts) != 2 or parts[0].lower() != "basic":
+        return
+    try:
+        decoded = base64.b64decode(parts[1]).decode()
+    except ValueError as exc:  # binascii.Error, UnicodeDecodeError, non-ASCII
+        raise InvalidRequestError("The Basic credentials are malformed.") from exc
+    if not all(text.is_printable(unquote(part)) for part in decoded.split(":", 1)):
+        raise InvalidRequestError(
+            "The Basic credentials must be printable text without control characters."
+        )
+
+
 def _json_body(httprequest):
+    """The parsed JSON body, or None when it is not JSON (or nested too deep)."""
     if (httprequest.mimetype or "") != "application/json":
         return None
     httprequest.max_content_length = MAX_JSON_BYTES
     try:
         return json.loads(httprequest.get_data(cache=True))
-    except (ValueError, UnicodeDecodeError):
+    except RequestEntityTooLarge as exc:
+        raise InvalidRequestError(
+            f"The body is larger than {MAX_JSON_BYTES // 1024} KiB.", status_code=413
+        ) from exc
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 
@@ -107,7 +157,7 @@ class McpAuthorizationServer(AuthorizationServer):
         self.env = env
         self.httprequest = httprequest
         self.settings = settings
-        self.base_url = settings.issuer_url or httprequest.host_url.rstrip("/")
+        self.base_url = metadata.base_url(settings.issuer_url, httprequest.host_url)
         self.issuer = self.base_url
         self.resource = metadata.resource_url(self.base_url)
         self.scope = SCOPE
@@ -131,6 +181,8 @@ class McpAuthorizationServer(AuthorizationServer):
     # -- storage --------------------------------------------------------------
 
     def query_client(self, client_id):
+        if not isinstance(client_id, str) or len(client_id) > text.MAX_LENGTH:
+            return None
         if client_id not in self._clients:
             self._clients[client_id] = self._load_client(client_id)
         return self._clients[client_id]
@@ -240,6 +292,23 @@ class McpAuthorizationServer(AuthorizationServer):
         )
         code.sudo().grant_id = grant
         return grant
+
+    def get_authorization_grant(self, request):
+        if RESPONSE_TYPE.fullmatch(request.payload.response_type or ""):
+            return super().get_authorization_grant(request)
+        # Missing or malformed. authlib would repeat the value in its error
+        # description, where RFC 6749 §4.1.2.1 forbids quotes and non-ASCII;
+        # as there, the error goes back to a verified redirect URI only.
+        raise InvalidRequestError(
+            "response_type must be 'code'.",
+            redirect_uri=self._verified_redirect_uri(request),
+        )
+
+    def _verified_redirect_uri(self, request):
+        """The request's redirect URI if its client is known and registered it."""
+        client = self.query_client(request.payload.client_id)
+        uri = request.payload.redirect_uri
+        return uri if client and uri and client.check_redirect_uri(uri) else None
 
     # -- Odoo's request and response -------------------------------------------
 
