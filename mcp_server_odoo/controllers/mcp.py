@@ -13,13 +13,14 @@ from odoo import http
 from odoo.http import request
 
 from ..chain.authentication import Unauthenticated
+from ..models.ir_http import public_base_url
+from ..oauth.metadata import bearer_challenge
 from ..protocol import errors, jsonrpc, transport
 from ..tools import response_json
 
 _logger = logging.getLogger(__name__)
 
 MCP_PATH = "/mcp"
-RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource"
 
 
 def _json(payload, status=200, headers=None):
@@ -37,9 +38,6 @@ def _json(payload, status=200, headers=None):
 
 def _www_authenticate(exc):
     # The configured public URL when there is one, as in the metadata.
-    from ..models.ir_http import public_base_url  # noqa: PLC0415
-    from ..oauth.metadata import bearer_challenge  # noqa: PLC0415
-
     return bearer_challenge(public_base_url(), exc.oauth_error, exc.message)
 
 
