@@ -13,7 +13,7 @@ import psycopg2
 import pytest
 import requests
 
-from tests.harness import odoo_server
+from tests.harness import logcheck, odoo_server
 from tests.harness.oauth import REDIRECT_URI, pkce_pair
 
 
@@ -32,6 +32,10 @@ def keyless_odoo(template_db, run_dir):
     config.chmod(0o600)
     server = odoo_server.OdooServer(
         name, run_dir / "server-nokey.log", extra=("-c", str(config))
+    )
+    # Every 503 of this keyless server is the fail-closed answer under test.
+    logcheck.expect(
+        '" 503 ', reason="the OAuth endpoints fail closed", log="server-nokey.log"
     )
     yield server
     server.stop()

@@ -20,7 +20,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.modules.registry import Registry
 from odoo.sql_db import close_db
 
-from tests.harness import odoo_server
+from tests.harness import logcheck, odoo_server
 from tests.harness.fixtures import _create_user
 from tests.harness.oauth import MCP_USER_GROUPS, REDIRECT_URI, Browser, OAuthApp
 
@@ -35,6 +35,11 @@ def faulty_odoo(template_db, run_dir):
     name = odoo_server.db_name("fault")
     odoo_server.copy_database(template_db, name)
     server = odoo_server.OdooServer(name, run_dir / "server-fault.log")
+    # This server fails on purpose: its 500 answers are the behaviour under
+    # test; each test declares the traceback it provokes by its trace id.
+    logcheck.expect(
+        '" 500 ', reason="server_error answers on purpose", log="server-fault.log"
+    )
     yield server
     server.stop()
     Registry.delete(name)
@@ -67,7 +72,9 @@ def _trace_id(text):
     return match.group(1)
 
 
-def test_an_unexpected_failure_is_server_error_json_with_a_trace_id(faulty_odoo):
+def test_an_unexpected_failure_is_server_error_json_with_a_trace_id(
+    faulty_odoo, expect_server_error
+):
     _refuse_inserts(faulty_odoo, "mcp_oauth_client", "NEW.name = 'Refused'")
     response = requests.post(
         f"{faulty_odoo.url}/oauth/register",
@@ -86,12 +93,13 @@ def test_an_unexpected_failure_is_server_error_json_with_a_trace_id(faulty_odoo)
     assert "refused by the test" not in response.text
     assert "Traceback" not in response.text
     trace_id = _trace_id(body["error_description"])
+    expect_server_error(trace_id, reason="a refused insert", log="server-fault.log")
     log = faulty_odoo.log_text()
     assert f"MCP OAuth registration FAIL internal error (trace {trace_id})" in log
 
 
 def test_an_unexpected_failure_at_authorize_is_the_error_page_with_a_trace_id(
-    faulty_odoo,
+    faulty_odoo, expect_server_error
 ):
     login, password = "fault-user", "fault-password-42"
     with _env(faulty_odoo) as env:
@@ -109,5 +117,6 @@ def test_an_unexpected_failure_at_authorize_is_the_error_page_with_a_trace_id(
     assert "Location" not in response.headers
     assert "refused by the test" not in response.text
     trace_id = _trace_id(response.text)
+    expect_server_error(trace_id, reason="a refused insert", log="server-fault.log")
     log = faulty_odoo.log_text()
     assert f"MCP OAuth authorization FAIL internal error (trace {trace_id})" in log

@@ -59,14 +59,15 @@ def server_logs_hold_no_traceback_or_500(run_dir):
 
 @pytest.fixture
 def expect_server_error(request):
-    """``expect_server_error(needle, reason=...)``: this test provokes that error.
+    """``expect_server_error(needle, reason=..., log=None)``: this test provokes it.
 
     ``needle`` is the trace id the client received or the exact text of the
-    logged error; the session's log guard then accepts the records holding it.
+    logged error; the session's log guard then accepts the records holding it,
+    in every log or only in the one named ``log``.
     """
 
-    def expect(needle, *, reason):
-        logcheck.expect(needle, reason=reason, test=request.node.nodeid)
+    def expect(needle, *, reason, log=None):
+        logcheck.expect(needle, reason=reason, test=request.node.nodeid, log=log)
 
     return expect
 
