@@ -6,15 +6,14 @@ group) loads its views with ``get_views``, then the list's rows with
 the fields the views show (sub-lists included), under the action's context.
 """
 
-from datetime import timedelta
-
 import pytest
 from lxml import etree
 
-from odoo import fields
 from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.mcp_server_odoo.chain import audit as audit_step
+
+from tests.harness.oauth import client_record, grant_record
 
 MCP_ADMIN = ("base.group_user", "mcp_server_odoo.group_mcp_admin")
 READER = ("mcp_server_odoo.group_mcp_audit_reader",)
@@ -40,18 +39,8 @@ def an_event(orm_registry):
 
 def _sample_records(env):
     """One record of each model the actions show, created as the superuser."""
-    client = env["mcp.oauth.client"].create(
-        {"name": "Sample", "redirect_uris": "http://127.0.0.1:9/callback"}
-    )
-    env["mcp.oauth.grant"].create(
-        {
-            "client_id": client.id,
-            "user_id": env.ref("base.user_admin").id,
-            "redirect_host": "127.0.0.1",
-            "scope": "mcp",
-            "expires_at": fields.Datetime.now() + timedelta(days=1),
-        }
-    )
+    client = client_record(env, "Sample")
+    grant_record(env, client, env.ref("base.user_admin"), days=1)
     env["mcp.policy"].create(
         {"name": "Sample", "policy_text": "p, *, *, *, *, *, allow, *"}
     )

@@ -4,19 +4,19 @@ The reader here is only an Audit Reader (the group makes them an internal user
 with Odoo's export); in-process, against the ORM test database.
 """
 
-import contextlib
 import json
 import uuid
 
 import pytest
 from lxml import etree
 
-from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError
 from odoo.tools.safe_eval import safe_eval
 
 from odoo.addons.mcp_server_odoo.chain import audit as audit_step
 from odoo.addons.mcp_server_odoo.models import mcp_audit
+
+from tests.harness.fixtures import rolled_back
 
 READER = ("mcp_server_odoo.group_mcp_audit_reader",)
 CHECKPOINT_CRON = "mcp_server_odoo.cron_mcp_audit_checkpoint"
@@ -46,18 +46,6 @@ def committed_events(orm_registry):
 @pytest.fixture
 def reader(committed_events, make_user):
     return make_user(groups=READER)
-
-
-@contextlib.contextmanager
-def _rolled_back(registry):
-    """A superuser environment on a new snapshot, rolled back at the end."""
-    cr = registry.cursor()
-    try:
-        yield api.Environment(cr, SUPERUSER_ID, {})
-    finally:
-        cr.rollback()
-        cr.close()
-        registry.clear_all_caches()
 
 
 def _events(user):
@@ -202,17 +190,17 @@ def _chained_sequence(registry, request_id):
 def test_the_checkpoint_cron_chains_events_left_pending(committed_events, orm_registry):
     request_id = f"left-{uuid.uuid4().hex[:8]}"
     _leave_pending(orm_registry, request_id)
-    with _rolled_back(orm_registry) as env:
+    with rolled_back(orm_registry) as env:
         env.ref(CHECKPOINT_CRON).method_direct_trigger()
     sequences, pending = _chained_sequence(orm_registry, request_id)
     assert len(sequences) == 1
     assert pending == 0
-    with _rolled_back(orm_registry) as env:
+    with rolled_back(orm_registry) as env:
         assert mcp_audit.verify_chain(env)["ok"]
 
 
 def test_the_checkpoint_cron_signs_the_newest_event(committed_events, orm_registry):
-    with _rolled_back(orm_registry) as env:
+    with rolled_back(orm_registry) as env:
         env.cr.execute("SELECT max(sequence) FROM mcp_audit_event")
         newest = env.cr.fetchone()[0]
         env.ref(CHECKPOINT_CRON).method_direct_trigger()
@@ -229,7 +217,7 @@ def test_the_checkpoint_cron_signs_the_newest_event(committed_events, orm_regist
 def test_the_checkpoint_cron_signs_what_it_just_chained(committed_events, orm_registry):
     request_id = f"left-{uuid.uuid4().hex[:8]}"
     _leave_pending(orm_registry, request_id)
-    with _rolled_back(orm_registry) as env:
+    with rolled_back(orm_registry) as env:
         env.ref(CHECKPOINT_CRON).method_direct_trigger()
     (chained,), _pending = _chained_sequence(orm_registry, request_id)
     # The checkpoint commits in a transaction of its own, begun after the sweep.
@@ -239,7 +227,7 @@ def test_the_checkpoint_cron_signs_what_it_just_chained(committed_events, orm_re
 
 
 def test_the_prune_cron_keeps_recent_events(committed_events, orm_registry):
-    with _rolled_back(orm_registry) as env:
+    with rolled_back(orm_registry) as env:
         env.ref(CHECKPOINT_CRON).method_direct_trigger()
         env.cr.execute("SELECT count(*) FROM mcp_audit_event")
         before = env.cr.fetchone()[0]

@@ -5,19 +5,20 @@ system administrator, an Audit Reader and nothing else, a system
 administrator who is neither. A plain internal user sees none of the app.
 """
 
-from datetime import timedelta
-
 import pytest
 
-from odoo import api, fields
+from odoo import api
 from odoo.exceptions import AccessError
 
 from odoo.addons.mcp_server_odoo.chain import policy as policy_step
+
+from tests.harness.oauth import client_record, grant_record
 
 MCP_ADMIN = ("base.group_user", "mcp_server_odoo.group_mcp_admin")
 READER = ("mcp_server_odoo.group_mcp_audit_reader",)
 SYSTEM = ("base.group_system",)
 PLAIN = ("base.group_user",)
+RESOURCE = "http://127.0.0.1/mcp"
 
 ROOT = "mcp_server_odoo.menu_mcp_root"
 ADMIN_MENUS = {
@@ -45,25 +46,6 @@ def _web_menus(user):
 
 def _ours(menus):
     return {xmlid for xmlid in menus if xmlid.startswith("mcp_server_odoo.")}
-
-
-def _client(env, name="Assistant"):
-    return env["mcp.oauth.client"].create(
-        {"name": name, "redirect_uris": "http://127.0.0.1:9/callback"}
-    )
-
-
-def _grant(env, client, user):
-    return env["mcp.oauth.grant"].create(
-        {
-            "client_id": client.id,
-            "user_id": user.id,
-            "redirect_host": "127.0.0.1",
-            "scope": "mcp",
-            "resource": "http://127.0.0.1/mcp",
-            "expires_at": fields.Datetime.now() + timedelta(days=30),
-        }
-    )
 
 
 def _button(records, method):
@@ -127,9 +109,11 @@ def test_menus_reach_the_web_client_over_http(odoo_http, browser_for):
 def test_an_mcp_admin_lists_clients_and_every_user_s_grants(make_user, odoo_env):
     admin = make_user(groups=MCP_ADMIN)
     assert not admin.has_group("base.group_system")
-    client = _client(odoo_env)
+    client = client_record(odoo_env)
     someone, other = make_user(), make_user()
-    grants = _grant(odoo_env, client, someone) | _grant(odoo_env, client, other)
+    grants = grant_record(odoo_env, client, someone, resource=RESOURCE) | grant_record(
+        odoo_env, client, other, resource=RESOURCE
+    )
     clients = odoo_env["mcp.oauth.client"].with_user(admin)
     listed = clients.web_search_read(
         [("id", "=", client.id)], {"name": {}, "grant_count": {}, "has_secret": {}}
@@ -143,15 +127,17 @@ def test_an_mcp_admin_lists_clients_and_every_user_s_grants(make_user, odoo_env)
 
 def test_an_mcp_admin_revokes_another_user_s_grant(make_user, odoo_env):
     admin = make_user(groups=MCP_ADMIN)
-    grant = _grant(odoo_env, _client(odoo_env), make_user())
+    grant = grant_record(
+        odoo_env, client_record(odoo_env), make_user(), resource=RESOURCE
+    )
     assert _button(grant.with_user(admin), "action_revoke") is True
     assert (grant.state, grant.revoke_reason) == ("revoked", "admin")
 
 
 def test_an_mcp_admin_revokes_a_client_and_all_its_grants(make_user, odoo_env):
     admin = make_user(groups=MCP_ADMIN)
-    client = _client(odoo_env)
-    grant = _grant(odoo_env, client, make_user())
+    client = client_record(odoo_env)
+    grant = grant_record(odoo_env, client, make_user(), resource=RESOURCE)
     assert _button(client.with_user(admin), "action_revoke") is True
     assert not client.active
     assert grant.state == "revoked"
@@ -189,7 +175,7 @@ def test_an_mcp_admin_cannot_open_the_settings_page(make_user):
 @pytest.mark.parametrize("groups", [PLAIN, READER], ids=["plain-user", "audit-reader"])
 def test_only_mcp_admins_manage_clients_and_policies(make_user, odoo_env, groups):
     user = make_user(groups=groups)
-    client = _client(odoo_env)
+    client = client_record(odoo_env)
     for model in ("mcp.oauth.client", "mcp.policy"):
         with pytest.raises(AccessError):
             odoo_env[model].with_user(user).search([])
@@ -199,9 +185,9 @@ def test_only_mcp_admins_manage_clients_and_policies(make_user, odoo_env, groups
 
 def test_a_plain_user_sees_only_their_own_grants_and_no_audit(make_user, odoo_env):
     user = make_user(groups=PLAIN)
-    client = _client(odoo_env)
-    own = _grant(odoo_env, client, user)
-    others = _grant(odoo_env, client, make_user())
+    client = client_record(odoo_env)
+    own = grant_record(odoo_env, client, user, resource=RESOURCE)
+    others = grant_record(odoo_env, client, make_user(), resource=RESOURCE)
     assert odoo_env["mcp.oauth.grant"].with_user(user).search([]) == own
     with pytest.raises(AccessError):
         _button(others.with_user(user), "action_revoke")

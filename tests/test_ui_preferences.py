@@ -4,34 +4,16 @@ Each user sees the applications they authorized, only theirs, and revokes one
 with its button, as the web client's preferences dialog does it.
 """
 
-from datetime import timedelta
-
 import pytest
 from lxml import etree
 
-from odoo import api, fields
+from odoo import api
 from odoo.exceptions import AccessError
+
+from tests.harness.oauth import client_record, grant_record
 
 PREFERENCES_VIEW = "base.view_users_form_simple_modif"
 FIELD = "mcp_oauth_grant_ids"
-
-
-def _client(env, name):
-    return env["mcp.oauth.client"].create(
-        {"name": name, "redirect_uris": "http://127.0.0.1:9/callback"}
-    )
-
-
-def _grant(env, client, user):
-    return env["mcp.oauth.grant"].create(
-        {
-            "client_id": client.id,
-            "user_id": user.id,
-            "redirect_host": "127.0.0.1",
-            "scope": "mcp",
-            "expires_at": fields.Datetime.now() + timedelta(days=30),
-        }
-    )
 
 
 def _subfields(user):
@@ -56,10 +38,10 @@ def _read_grants(user, of=None):
 def grants(odoo_env, make_user):
     """A user with one live and one revoked authorization, and somebody else's."""
     user, other = make_user(), make_user()
-    live = _grant(odoo_env, _client(odoo_env, "Assistant"), user)
-    revoked = _grant(odoo_env, _client(odoo_env, "Old tool"), user)
+    live = grant_record(odoo_env, client_record(odoo_env, "Assistant"), user)
+    revoked = grant_record(odoo_env, client_record(odoo_env, "Old tool"), user)
     revoked._revoke("user")
-    others = _grant(odoo_env, _client(odoo_env, "Not yours"), other)
+    others = grant_record(odoo_env, client_record(odoo_env, "Not yours"), other)
     return user, other, live, others
 
 

@@ -6,16 +6,14 @@ rate limits, the registration limit and the audit retention 0 is a choice
 the default: a saved retention of 0 would prune after 365 days.
 """
 
-import contextlib
-
 import pytest
-
-from odoo import SUPERUSER_ID, api
 
 from odoo.addons.mcp_server_odoo.chain import audit as audit_step
 from odoo.addons.mcp_server_odoo.models import mcp_audit
 from odoo.addons.mcp_server_odoo.models.res_config_settings import ZERO_MEANS_OFF
 from odoo.addons.mcp_server_odoo.oauth import settings as oauth_settings
+
+from tests.harness.fixtures import rolled_back
 
 CHECKPOINT_CRON = "mcp_server_odoo.cron_mcp_audit_checkpoint"
 PRUNE_CRON = "mcp_server_odoo.cron_mcp_audit_prune"
@@ -58,18 +56,6 @@ def _other_value(field, index):
     if field.type == "selection":
         return "closed"
     return f"value-{index}.example.com"
-
-
-@contextlib.contextmanager
-def _rolled_back(registry):
-    """A superuser environment on a new snapshot, rolled back at the end."""
-    cr = registry.cursor()
-    try:
-        yield api.Environment(cr, SUPERUSER_ID, {})
-    finally:
-        cr.rollback()
-        cr.close()
-        registry.clear_all_caches()
 
 
 # -- every field -------------------------------------------------------------------
@@ -167,7 +153,7 @@ def _some_events(registry, count=3):
 
 def test_retention_saved_at_zero_keeps_events_older_than_a_year(orm_registry):
     _some_events(orm_registry)
-    with _rolled_back(orm_registry) as env:
+    with rolled_back(orm_registry) as env:
         through = _old_events_up_to_a_checkpoint(env, 800)
         before = _count_through(env.cr, through)
         _save(env, mcp_audit_retention_days=0)
@@ -180,7 +166,7 @@ def test_retention_saved_at_zero_keeps_events_older_than_a_year(orm_registry):
 
 def test_a_retention_of_a_year_prunes_older_events_up_to_the_checkpoint(orm_registry):
     _some_events(orm_registry)
-    with _rolled_back(orm_registry) as env:
+    with rolled_back(orm_registry) as env:
         through = _old_events_up_to_a_checkpoint(env, 800)
         _save(env, mcp_audit_retention_days=365)
         env.ref(PRUNE_CRON).method_direct_trigger()

@@ -127,18 +127,25 @@ def orm_registry(orm_db):
     return _registry(orm_db)
 
 
-@pytest.fixture
-def odoo_env(orm_registry):
-    """An admin (superuser) Environment; everything is rolled back afterwards."""
+@contextlib.contextmanager
+def rolled_back(registry):
+    """A superuser Environment on a new cursor, rolled back at the end."""
     from odoo import SUPERUSER_ID, api  # noqa: PLC0415
 
-    cr = orm_registry.cursor()
+    cr = registry.cursor()
     try:
         yield api.Environment(cr, SUPERUSER_ID, {})
     finally:
         cr.rollback()
         cr.close()
-        orm_registry.clear_all_caches()
+        registry.clear_all_caches()
+
+
+@pytest.fixture
+def odoo_env(orm_registry):
+    """An admin (superuser) Environment; everything is rolled back afterwards."""
+    with rolled_back(orm_registry) as env:
+        yield env
 
 
 def _create_user(

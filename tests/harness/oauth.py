@@ -10,6 +10,7 @@ import base64
 import hashlib
 import secrets
 import uuid
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -25,6 +26,27 @@ def pkce_pair():
     verifier = secrets.token_urlsafe(48)
     digest = hashlib.sha256(verifier.encode()).digest()
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def client_record(env, name="Assistant"):
+    """An OAuth client made in the ORM, as an administrator would make one."""
+    return env["mcp.oauth.client"].create({"name": name, "redirect_uris": REDIRECT_URI})
+
+
+def grant_record(env, client, user, *, days=30, resource=None):
+    """A live grant of ``client`` to ``user``, made in the ORM (no tokens)."""
+    from odoo import fields  # noqa: PLC0415
+
+    values = {
+        "client_id": client.id,
+        "user_id": user.id,
+        "redirect_host": "127.0.0.1",
+        "scope": "mcp",
+        "expires_at": fields.Datetime.now() + timedelta(days=days),
+    }
+    if resource:
+        values["resource"] = resource
+    return env["mcp.oauth.grant"].create(values)
 
 
 def query_of(response):
