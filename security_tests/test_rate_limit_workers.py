@@ -4,6 +4,7 @@ configured number (the counters are shared in PostgreSQL)."""
 
 import json
 import multiprocessing
+import time
 from collections import Counter
 
 import pytest
@@ -81,3 +82,24 @@ def test_a_burst_from_several_processes_is_refused_within_two_percent(
     # Both workers served the burst (a pid per worker in the log is not
     # reliable; the server was started with --workers 2 and no thread mode).
     assert "Worker WorkerHTTP" in server.log_text()
+
+
+def test_the_prefork_server_runs_its_gevent_process(limited_server):
+    # Deployments run with workers; Odoo then starts a gevent process for its
+    # websocket, which must import as the HTTP workers do (its packages'
+    # metadata included: gevent resolves its plugins through pkg_resources).
+    server, _token = limited_server
+    deadline = time.monotonic() + 60
+    answer = None
+    while time.monotonic() < deadline:
+        try:
+            answer = requests.get(
+                f"http://127.0.0.1:{server.gevent_port}/web/health", timeout=5
+            )
+            break
+        except requests.ConnectionError:
+            time.sleep(0.5)
+    assert answer is not None, "the gevent process never listened:\n" + (
+        server.stderr_path.read_text(errors="replace")[-3000:]
+    )
+    assert answer.status_code == 200

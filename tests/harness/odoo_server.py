@@ -227,9 +227,17 @@ class OdooServer:
             str(self.log_path),
             *extra,
         ]
+        self.gevent_port = None
         if workers:
-            command += ["--gevent-port", str(free_port())]
-        self.process = subprocess.Popen(command, cwd=REPO)  # noqa: S603
+            # In prefork mode Odoo also runs its gevent (websocket) process.
+            self.gevent_port = free_port()
+            command += ["--gevent-port", str(self.gevent_port)]
+        # What a process writes before its logging is set up (a child that
+        # fails at import, say) goes to stderr: kept and checked like the log.
+        self.stderr_path = self.log_path.with_name(f"{self.log_path.stem}.stderr.log")
+        logcheck.watch(self.stderr_path)
+        with open(self.stderr_path, "ab") as stderr:
+            self.process = subprocess.Popen(command, cwd=REPO, stderr=stderr)  # noqa: S603
         self._wait_ready()
 
     def _wait_ready(self, timeout=90):
