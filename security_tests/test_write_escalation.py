@@ -93,6 +93,31 @@ def assert_audited_unchanged(
     return event
 
 
+def refused_and_audited(
+    client,
+    server_env,
+    tool,
+    arguments,
+    match,
+    *,
+    uid,
+    model,
+    outcome="denied_odoo",
+    rule=None,
+):
+    """A call refused with a message matching ``match``, and its event; the event."""
+    trace_id = denied(client, tool, arguments, match)
+    return assert_audited_unchanged(
+        server_env,
+        trace_id,
+        uid=uid,
+        tool=tool,
+        model=model,
+        outcome=outcome,
+        rule=rule,
+    )
+
+
 @pytest.fixture
 def open_models(server_env):
     """``open_models("a,b")`` sets the MCP setting for one test, then clears it."""
@@ -175,19 +200,14 @@ def test_an_admin_token_cannot_create_a_server_action_with_code(
         ),
         ("ir.cron", {"name": "Injected cron", "model_id": model_id, "code": code}),
     ):
-        trace_id = denied(
+        refused_and_audited(
             mcp_client,
+            server_env,
             "create_record",
             {"model": model, "values": values},
             f"Model '{model}' is closed to writes",
-        )
-        assert_audited_unchanged(
-            server_env,
-            trace_id,
             uid=admin,
-            tool="create_record",
             model=model,
-            outcome="denied_odoo",
             rule="mcp:closed_model",
         )
 
@@ -221,14 +241,14 @@ def test_an_admin_token_cannot_set_a_system_parameter(mcp_client, server_env, ad
         ),
     ]
     for name, arguments in calls:
-        trace_id = denied(mcp_client, name, arguments, "closed to writes")
-        assert_audited_unchanged(
+        refused_and_audited(
+            mcp_client,
             server_env,
-            trace_id,
+            name,
+            arguments,
+            "closed to writes",
             uid=admin,
-            tool=name,
             model="ir.config_parameter",
-            outcome="denied_odoo",
             rule="mcp:closed_model",
         )
 
@@ -244,8 +264,9 @@ def test_a_linked_user_cannot_be_created_through_a_partner(
     uid, key = attacker
     with server_env() as env:
         users_before = env["res.users"].with_context(active_test=False).search_count([])
-    trace_id = denied(
+    refused_and_audited(
         client_for(key),
+        server_env,
         "create_record",
         {
             "model": "res.partner",
@@ -255,14 +276,8 @@ def test_a_linked_user_cannot_be_created_through_a_partner(
             },
         },
         "Users cannot be created",
-    )
-    assert_audited_unchanged(
-        server_env,
-        trace_id,
         uid=uid,
-        tool="create_record",
         model="res.partner",
-        outcome="denied_odoo",
         rule="mcp:closed_model",
     )
     with server_env() as env:
@@ -317,21 +332,15 @@ def test_users_companies_cannot_be_changed_through_the_company(
     with server_env() as env:
         before = {uid: _user_state(env, uid) for uid in (attacker[0], victim[0])}
 
-    trace_id = denied(
+    refused_and_audited(
         mcp_client,
+        server_env,
         "update_record",
         {"model": "res.company", "id": side_company, "values": {"user_ids": commands}},
         r"field 'user_ids' of res.company writes field 'company_ids' of res.users, "
         "which is closed to writes through MCP",
-    )
-
-    assert_audited_unchanged(
-        server_env,
-        trace_id,
         uid=admin,
-        tool="update_record",
         model="res.company",
-        outcome="denied_odoo",
         rule="mcp:closed_field",
     )
     with server_env() as env:
@@ -350,20 +359,14 @@ def test_a_user_cannot_be_moved_onto_another_partner(
         )
         before = _user_state(env, uid)
 
-    trace_id = denied(
+    refused_and_audited(
         mcp_client,
+        server_env,
         "update_record",
         {"model": "res.partner", "id": decoy.id, "values": {"user_ids": [[4, uid]]}},
         r"field 'user_ids' of res.partner writes field 'partner_id' of res.users",
-    )
-
-    assert_audited_unchanged(
-        server_env,
-        trace_id,
         uid=admin,
-        tool="update_record",
         model="res.partner",
-        outcome="denied_odoo",
         rule="mcp:closed_field",
     )
     with server_env() as env:
@@ -430,14 +433,14 @@ def test_another_user_s_email_cannot_be_changed_even_by_an_admin(
         ),
     ]
     for name, arguments, model, match in attempts:
-        trace_id = denied(mcp_client, name, arguments, match)
-        assert_audited_unchanged(
+        refused_and_audited(
+            mcp_client,
             server_env,
-            trace_id,
+            name,
+            arguments,
+            match,
             uid=admin,
-            tool=name,
             model=model,
-            outcome="denied_odoo",
             rule="mcp:closed_field",
         )
 
@@ -458,8 +461,9 @@ def test_a_user_s_email_cannot_be_reached_through_a_related_field(
     victim_partner = before["partner"]
 
     # In one call: the new partner is where the e-mail would land.
-    trace_id = denied(
+    refused_and_audited(
         mcp_client,
+        server_env,
         "update_record",
         {
             "model": "res.company",
@@ -468,21 +472,16 @@ def test_a_user_s_email_cannot_be_reached_through_a_related_field(
         },
         rf"values.email: res.partner record {victim_partner} is another user's "
         "contact",
-    )
-    assert_audited_unchanged(
-        server_env,
-        trace_id,
         uid=admin,
-        tool="update_record",
         model="res.company",
-        outcome="denied_odoo",
         rule="mcp:closed_field",
     )
     # In two: the first call only repoints the company (Odoo allows it).
     with server_env() as env:
         env["res.company"].browse(company.id).partner_id = victim_partner
-    trace_id = denied(
+    refused_and_audited(
         mcp_client,
+        server_env,
         "update_record",
         {
             "model": "res.company",
@@ -490,14 +489,8 @@ def test_a_user_s_email_cannot_be_reached_through_a_related_field(
             "values": {"email": "x@attacker.example"},
         },
         rf"res.partner record {victim_partner} is another user's contact",
-    )
-    assert_audited_unchanged(
-        server_env,
-        trace_id,
         uid=admin,
-        tool="update_record",
         model="res.company",
-        outcome="denied_odoo",
         rule="mcp:closed_field",
     )
 
@@ -515,21 +508,15 @@ def test_a_many2one_cannot_write_the_users_side_of_it(
         settings = env["res.users.settings"].with_context(active_test=False)
         before = settings.search_count([("user_id", "=", uid)])
 
-    trace_id = denied(
+    refused_and_audited(
         mcp_client,
+        server_env,
         "create_record",
         {"model": "res.users.settings", "values": {"user_id": uid}},
         r"values.user_id: writing field 'user_id' of res.users.settings writes "
         "field 'res_users_settings_ids' of res.users",
-    )
-
-    assert_audited_unchanged(
-        server_env,
-        trace_id,
         uid=admin,
-        tool="create_record",
         model="res.users.settings",
-        outcome="denied_odoo",
         rule="mcp:closed_field",
     )
     with server_env() as env:
@@ -542,8 +529,9 @@ def test_groups_cannot_imply_other_groups_through_mcp(mcp_client, server_env, ad
         employee = env.ref("base.group_user")
         system = env.ref("base.group_system").id
         implied = sorted(employee.implied_ids.ids)
-    trace_id = denied(
+    refused_and_audited(
         mcp_client,
+        server_env,
         "update_record",
         {
             "model": "res.groups",
@@ -551,14 +539,8 @@ def test_groups_cannot_imply_other_groups_through_mcp(mcp_client, server_env, ad
             "values": {"implied_ids": [[4, system]]},
         },
         "Model 'res.groups' is closed",
-    )
-    assert_audited_unchanged(
-        server_env,
-        trace_id,
         uid=admin,
-        tool="update_record",
         model="res.groups",
-        outcome="denied_odoo",
         rule="mcp:closed_model",
     )
     with server_env() as env:
@@ -576,8 +558,9 @@ def test_an_opened_model_does_not_open_the_groups_it_links_to(
         employee = env.ref("base.group_user").id
         groups = sorted(menu.groups_id.ids)
 
-    trace_id = denied(
+    refused_and_audited(
         mcp_client,
+        server_env,
         "update_record",
         {
             "model": "ir.ui.menu",
@@ -586,15 +569,8 @@ def test_an_opened_model_does_not_open_the_groups_it_links_to(
         },
         r"field 'groups_id' of ir.ui.menu links records of res.groups, and model "
         "'res.groups' is closed",
-    )
-
-    assert_audited_unchanged(
-        server_env,
-        trace_id,
         uid=admin,
-        tool="update_record",
         model="ir.ui.menu",
-        outcome="denied_odoo",
         rule="mcp:closed_model",
     )
     with server_env() as env:
@@ -621,35 +597,25 @@ def test_an_opened_model_does_not_open_the_closed_model_it_inherits(
         count = env["ir.cron"].with_context(active_test=False).search_count([])
     code = "env['ir.config_parameter'].set_param('owned', '1')"
 
-    trace_id = denied(
+    refused_and_audited(
         mcp_client,
+        server_env,
         "update_record",
         {"model": "ir.cron", "id": cron.id, "values": {"code": code}},
         r"values.code: writing field 'code' of ir.cron writes field 'code' of "
         "ir.actions.server, and model 'ir.actions.server' is closed",
-    )
-    assert_audited_unchanged(
-        server_env,
-        trace_id,
         uid=admin,
-        tool="update_record",
         model="ir.cron",
-        outcome="denied_odoo",
         rule="mcp:closed_model",
     )
-    trace_id = denied(
+    refused_and_audited(
         mcp_client,
+        server_env,
         "create_record",
         {"model": "ir.cron", "values": {"name": "Esc Cron 2", "interval_number": 2}},
         r"Each ir.cron record is also a ir.actions.server record",
-    )
-    assert_audited_unchanged(
-        server_env,
-        trace_id,
         uid=admin,
-        tool="create_record",
         model="ir.cron",
-        outcome="denied_odoo",
         rule="mcp:closed_model",
     )
     # Its own fields are open, as the administrator meant.
@@ -692,19 +658,14 @@ def test_attachments_cannot_be_moved_onto_closed_or_foreign_records(
         ),
     ]
     for values, match, rule in attempts:
-        trace_id = denied(
+        refused_and_audited(
             mcp_client,
+            server_env,
             "update_record",
             {"model": "ir.attachment", "id": attachment.id, "values": values},
             match,
-        )
-        assert_audited_unchanged(
-            server_env,
-            trace_id,
             uid=admin,
-            tool="update_record",
             model="ir.attachment",
-            outcome="denied_odoo",
             rule=rule,
         )
 
@@ -755,14 +716,14 @@ def test_records_outside_the_record_rules_cannot_be_written(
             },
         ),
     ):
-        trace_id = denied(client, name, arguments, "no res.partner record")
-        assert_audited_unchanged(
+        refused_and_audited(
+            client,
             server_env,
-            trace_id,
+            name,
+            arguments,
+            "no res.partner record",
             uid=uid,
-            tool=name,
             model="res.partner",
-            outcome="denied_odoo",
             rule="odoo:record_rule",
         )
 
@@ -902,12 +863,13 @@ def test_a_replayed_key_with_changed_arguments_changes_nothing(
             },
         ),
     ):
-        trace_id = denied(client, name, arguments, "already used")
-        assert_audited_unchanged(
+        refused_and_audited(
+            client,
             server_env,
-            trace_id,
+            name,
+            arguments,
+            "already used",
             uid=uid,
-            tool=name,
             model="res.partner",
             outcome="tool_error",
         )
