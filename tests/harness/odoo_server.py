@@ -261,7 +261,10 @@ class OdooServer:
         )
 
     def log_tail(self, size=6000):
-        return self.log_text()[-size:]
+        """The end of the log, and of stderr when the process wrote to it."""
+        stderr = self.stderr_path.read_text(errors="replace").strip()
+        tail = self.log_text()[-size:]
+        return f"{tail}\n--- stderr ---\n{stderr[-size:]}" if stderr else tail
 
     def stop(self):
         if self.process.poll() is None:
