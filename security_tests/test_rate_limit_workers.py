@@ -99,7 +99,8 @@ def test_the_prefork_server_runs_its_gevent_process(limited_server):
             break
         except requests.ConnectionError:
             time.sleep(0.5)
-    assert answer is not None, "the gevent process never listened:\n" + (
-        server.stderr_path.read_text(errors="replace")[-3000:]
+    assert answer is not None, (
+        "the gevent process never listened:\n"
+        + (server.stderr_path.read_text(errors="replace")[-3000:])
     )
     assert answer.status_code == 200

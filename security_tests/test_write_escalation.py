@@ -13,6 +13,8 @@ import uuid
 
 import pytest
 
+from tests.harness.fixtures import committed_audit_event
+
 WRITER = ["base.group_user", "base.group_partner_manager"]
 OPEN_MODELS = "mcp_server_odoo.write_open_models"
 
@@ -61,18 +63,6 @@ def denied(client, name, arguments, match):
     return trace_id
 
 
-def audit_event(server_env, trace_id):
-    """The one audit event of a call, read through a cursor of its own."""
-    with server_env() as env:
-        env.cr.execute(
-            "SELECT to_jsonb(e) FROM mcp_audit_event e WHERE trace_id = %s",
-            [trace_id],
-        )
-        rows = [row[0] for row in env.cr.fetchall()]
-    assert len(rows) == 1, f"{len(rows)} audit events for trace {trace_id}"
-    return rows[0]
-
-
 def assert_audited_unchanged(
     server_env, trace_id, *, uid, tool, model, outcome, rule=None
 ):
@@ -80,7 +70,7 @@ def assert_audited_unchanged(
 
     ``rule`` is what refused it, for refusals audited as denials.
     """
-    event = audit_event(server_env, trace_id)
+    event = committed_audit_event(server_env.registry, trace_id)
     assert (event["user_ref"], event["tool"], event["target_model"]) == (
         uid,
         tool,
@@ -747,7 +737,7 @@ def test_a_batch_whose_items_all_failed_claims_no_change(
         },
     )
     assert result["structuredContent"]["ok"] is False
-    event = audit_event(server_env, trace_id)
+    event = committed_audit_event(server_env.registry, trace_id)
     assert (event["record_ids"], event["record_count"]) == (None, 0)
     with server_env() as env:
         assert not env["res.partner"].browse(hidden).email
@@ -906,7 +896,10 @@ def test_concurrent_calls_with_one_key_write_once(client_for, attacker, server_e
     assert len({result["id"] for result in done}) == 1
     assert all("ran at the same time" in text for text in waited)
     # One event claims the one write; the others claim nothing.
-    events = [audit_event(server_env, trace_id) for _result, trace_id in results]
+    events = [
+        committed_audit_event(server_env.registry, trace_id)
+        for _result, trace_id in results
+    ]
     assert sorted(event["changed"] for event in events) == [False, False, False, True]
     for (result, _trace), event in zip(results, events, strict=True):
         assert event["user_ref"] == uid and event["tool"] == "create_record"

@@ -18,25 +18,16 @@ from odoo.addons.mcp_server_odoo.chain import (
 )
 from odoo.addons.mcp_server_odoo.chain import audit as audit_step
 from odoo.addons.mcp_server_odoo.models import mcp_audit
-from odoo.addons.mcp_server_odoo.protocol import transport
 from odoo.addons.mcp_server_odoo.protocol.errors import McpError
 
+from tests.harness.fixtures import (
+    accepted,
+    committed_audit_event,
+    run_message,
+    tools_call,
+)
+
 SECRET = "sk-live-0123456789abcdefSECRET"
-
-
-def _call(name, arguments, request_id=1):
-    return {
-        "jsonrpc": "2.0",
-        "id": request_id,
-        "method": "tools/call",
-        "params": {"name": name, "arguments": arguments},
-    }
-
-
-def _accepted(body):
-    return transport.accept(
-        json.dumps(body).encode(), {"mcp-protocol-version": "2025-11-25"}
-    )
 
 
 @pytest.fixture
@@ -45,22 +36,9 @@ def mcp(odoo_env):
 
     def handle(body, uid=None, error=None):
         auth = AuthResult(uid=uid, kind="api_key" if uid else None, error=error)
-        return odoo_env["mcp.server"]._mcp_handle(
-            _accepted(body), auth, remote_addr="127.0.0.9"
-        )
+        return run_message(odoo_env, body, auth, remote_addr="127.0.0.9")
 
     return handle
-
-
-def _event(env, trace_id):
-    """The committed event of a trace, read through a cursor of its own."""
-    with Registry(env.cr.dbname).cursor() as cr:
-        cr.execute(
-            "SELECT to_jsonb(e) FROM mcp_audit_event e WHERE trace_id = %s", [trace_id]
-        )
-        rows = [row[0] for row in cr.fetchall()]
-    assert len(rows) == 1, rows
-    return rows[0]
 
 
 def test_the_audit_step_sits_between_tracing_and_authentication(odoo_env):
@@ -73,14 +51,14 @@ def test_the_audit_step_sits_between_tracing_and_authentication(odoo_env):
 def test_a_successful_read_leaves_one_event_with_names_and_no_values(mcp, odoo_env):
     admin = odoo_env.ref("base.user_admin")
     ctx, result = mcp(
-        _call(
+        tools_call(
             "search_records",
             {"model": "res.partner", "domain": [["name", "=", SECRET]]},
         ),
         uid=admin.id,
     )
     assert result["isError"] is False
-    event = _event(odoo_env, ctx.trace_id)
+    event = committed_audit_event(odoo_env.registry, ctx.trace_id)
     assert event["outcome"] == "success"
     assert event["user_ref"] == admin.id and event["user_login"] == admin.login
     assert event["method"] == "tools/call" and event["tool"] == "search_records"
@@ -102,9 +80,9 @@ def test_the_actor_s_login_is_kept_even_when_it_is_an_email(mcp, odoo_env):
     user = odoo_env["res.users"].create(
         {"name": "Audited", "login": "audited.person@example.com"}
     )
-    ctx, result = mcp(_call("list_models", {}), uid=user.id)
+    ctx, result = mcp(tools_call("list_models", {}), uid=user.id)
     assert result["isError"] is False
-    event = _event(odoo_env, ctx.trace_id)
+    event = committed_audit_event(odoo_env.registry, ctx.trace_id)
     assert event["user_login"] == "audited.person@example.com"
 
 
@@ -113,9 +91,12 @@ def test_the_login_the_oauth_check_read_is_used_as_it_was_read(odoo_env):
     admin = odoo_env.ref("base.user_admin")
     auth = AuthResult(uid=admin.id, kind="oauth", login="login\nforged line")
     ctx, _result = odoo_env["mcp.server"]._mcp_handle(
-        _accepted(_call("list_models", {})), auth, remote_addr="127.0.0.9"
+        accepted(tools_call("list_models", {})), auth, remote_addr="127.0.0.9"
     )
-    assert _event(odoo_env, ctx.trace_id)["user_login"] == "login\\nforged line"
+    assert (
+        committed_audit_event(odoo_env.registry, ctx.trace_id)["user_login"]
+        == "login\\nforged line"
+    )
 
 
 def test_an_unauthenticated_message_is_recorded_without_a_user(mcp, odoo_env):
@@ -134,12 +115,16 @@ def test_an_unauthenticated_message_is_recorded_without_a_user(mcp, odoo_env):
     ("body", "outcome", "error_type"),
     [
         (
-            _call("search_records", {"model": 5}),
+            tools_call("search_records", {"model": 5}),
             "invalid_arguments",
             "invalid_arguments",
         ),
-        (_call("describe_model", {"model": "no.such"}), "tool_error", "tool_error"),
-        (_call("no_such_tool", {}), "protocol_error", "-32602"),
+        (
+            tools_call("describe_model", {"model": "no.such"}),
+            "tool_error",
+            "tool_error",
+        ),
+        (tools_call("no_such_tool", {}), "protocol_error", "-32602"),
     ],
 )
 def test_every_failure_is_recorded_with_its_class(
@@ -159,17 +144,17 @@ def test_every_failure_is_recorded_with_its_class(
             )
             event = cr.fetchone()[0]
     else:
-        event = _event(odoo_env, trace_id)
+        event = committed_audit_event(odoo_env.registry, trace_id)
     assert (event["outcome"], event["error_type"]) == (outcome, error_type)
 
 
 def test_odoo_denials_are_recorded_as_such(mcp, make_user):
     user = make_user(groups=("base.group_user",))
     ctx, result = mcp(
-        _call("search_records", {"model": "ir.config_parameter"}), uid=user.id
+        tools_call("search_records", {"model": "ir.config_parameter"}), uid=user.id
     )
     assert result["isError"] is True
-    event = _event(user.env, ctx.trace_id)
+    event = committed_audit_event(user.env.registry, ctx.trace_id)
     assert event["outcome"] == "denied_odoo"
     assert (event["decision"], event["rule"]) == ("deny", "odoo:acl")
     assert event["user_ref"] == user.id
@@ -190,19 +175,23 @@ def test_a_field_outside_the_user_s_groups_is_an_odoo_denial(mcp, make_user, odo
     user = make_user(groups=("base.group_user",))
     user.groups_id = [(4, group.id)]
     ctx, result = mcp(
-        _call("search_records", {"model": "ir.mail_server", "fields": ["smtp_pass"]}),
+        tools_call(
+            "search_records", {"model": "ir.mail_server", "fields": ["smtp_pass"]}
+        ),
         uid=user.id,
     )
     assert result["isError"] is True
-    event = _event(user.env, ctx.trace_id)
+    event = committed_audit_event(user.env.registry, ctx.trace_id)
     assert (event["outcome"], event["rule"]) == ("denied_odoo", "odoo:field_groups")
 
 
 def test_an_unknown_model_is_a_tool_error_not_a_denial(mcp, make_user):
     user = make_user(groups=("base.group_user",))
-    ctx, result = mcp(_call("get_record", {"model": "no.such", "id": 1}), uid=user.id)
+    ctx, result = mcp(
+        tools_call("get_record", {"model": "no.such", "id": 1}), uid=user.id
+    )
     assert result["isError"] is True
-    event = _event(user.env, ctx.trace_id)
+    event = committed_audit_event(user.env.registry, ctx.trace_id)
     assert (event["outcome"], event["decision"]) == ("tool_error", None)
 
 
@@ -221,7 +210,7 @@ def _changing_chain(work):
 
 def _context(env, body, uid):
     return Context(
-        message=_accepted(body).message,
+        message=accepted(body).message,
         protocol_version="2025-11-25",
         auth=AuthResult(uid=uid, kind="api_key"),
         cr=env.cr,
@@ -233,7 +222,7 @@ def _context(env, body, uid):
 def test_a_change_and_its_event_commit_or_roll_back_together(odoo_env):
     chain = _changing_chain(lambda ctx: None)
     admin = odoo_env.ref("base.user_admin")
-    ctx = _context(odoo_env, _call("write_records", {"ids": [1]}), admin.id)
+    ctx = _context(odoo_env, tools_call("write_records", {"ids": [1]}), admin.id)
     ctx.trace_id = "d" * 32
     chain(ctx)
     # Written in the request's own transaction: visible here ...
@@ -269,7 +258,7 @@ def test_a_committed_change_is_chained_right_after_its_commit(orm_registry):
 
     with orm_registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
-        ctx = _context(env, _call("write_records", {"ids": [1]}), 2)
+        ctx = _context(env, tools_call("write_records", {"ids": [1]}), 2)
         ctx.trace_id = trace_id
         _changing_chain(work)(ctx)
     # The cursor committed: the post-commit hook has chained the event.
@@ -312,7 +301,7 @@ def test_a_call_whose_event_cannot_be_written_fails_closed(odoo_env, monkeypatch
     monkeypatch.setitem(config.options, audit_step.CONFIG_KEY, "")
     chain = _changing_chain(lambda ctx: None)
     admin = odoo_env.ref("base.user_admin")
-    ctx = _context(odoo_env, _call("write_records", {}), admin.id)
+    ctx = _context(odoo_env, tools_call("write_records", {}), admin.id)
     with pytest.raises(audit_step.AuditWriteFailed) as failed:
         chain(ctx)
     assert failed.value.code == -32603
@@ -454,7 +443,7 @@ def test_the_result_shape_is_that_of_what_the_client_received(mcp, odoo_env):
     # stored shape must be the one computed from the structured value itself.
     admin = odoo_env.ref("base.user_admin")
     ctx, result = mcp(
-        _call("search_records", {"model": "res.partner", "limit": 3}), uid=admin.id
+        tools_call("search_records", {"model": "res.partner", "limit": 3}), uid=admin.id
     )
     assert result["isError"] is False
     structured = result["structuredContent"]
@@ -462,7 +451,7 @@ def test_the_result_shape_is_that_of_what_the_client_received(mcp, odoo_env):
     expected = redaction.shape_json(
         structured, key=audit_step.audit_key("argument-digests")
     )
-    assert _event(odoo_env, ctx.trace_id)["result"] == expected
+    assert committed_audit_event(odoo_env.registry, ctx.trace_id)["result"] == expected
 
 
 def test_verify_reports_a_deleted_signing_key_and_makes_no_new_one(odoo_env):

@@ -1,6 +1,5 @@
 """Casbin policies: the examples, validation and versions, the chain step."""
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -12,7 +11,8 @@ from odoo.modules.registry import Registry
 from odoo.addons.mcp_server_odoo.chain import AuthResult
 from odoo.addons.mcp_server_odoo.chain import policy as policy_step
 from odoo.addons.mcp_server_odoo.models.mcp_policy import DEFAULT_MODEL
-from odoo.addons.mcp_server_odoo.protocol import transport
+
+from tests.harness.fixtures import run_message, tools_call
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
 MODEL = (POLICIES / "model.conf").read_text()
@@ -39,17 +39,10 @@ def call(odoo_env):
     policy_step.clear_engines()
 
     def run(user, name, arguments):
-        body = {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "tools/call",
-            "params": {"name": name, "arguments": arguments},
-        }
-        accepted = transport.accept(
-            json.dumps(body).encode(), {"mcp-protocol-version": "2025-11-25"}
-        )
         auth = AuthResult(uid=user.id, kind="api_key")
-        return odoo_env["mcp.server"]._mcp_handle(accepted, auth, remote_addr="::1")
+        return run_message(
+            odoo_env, tools_call(name, arguments), auth, remote_addr="::1"
+        )
 
     yield run
     policy_step.clear_engines()

@@ -1,7 +1,6 @@
 """Rate limits: the shared counters, the two chain steps, the 429 on the wire."""
 
 import contextlib
-import json
 import secrets
 import threading
 
@@ -14,8 +13,10 @@ from odoo.tools import config
 
 from odoo.addons.mcp_server_odoo.chain import AuthResult
 from odoo.addons.mcp_server_odoo.models import mcp_rate_limit
-from odoo.addons.mcp_server_odoo.protocol import errors, transport
+from odoo.addons.mcp_server_odoo.protocol import errors
 from odoo.addons.mcp_server_odoo.protocol.errors import McpError
+
+from tests.harness.fixtures import run_message
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -51,12 +52,9 @@ def limits(odoo_env):
 def handle(odoo_env):
     def run(uid=None, address="127.0.0.1", client=None, error=None):
         body = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
-        accepted = transport.accept(
-            json.dumps(body).encode(), {"mcp-protocol-version": "2025-11-25"}
-        )
         kind = ("oauth" if client else "api_key") if uid else None
         auth = AuthResult(uid=uid, kind=kind, client=client, error=error)
-        return odoo_env["mcp.server"]._mcp_handle(accepted, auth, remote_addr=address)
+        return run_message(odoo_env, body, auth, remote_addr=address)
 
     return run
 

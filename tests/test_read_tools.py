@@ -1,12 +1,11 @@
 """The read tools, called directly with a user's environment in a real database."""
 
 import base64
-import json
 import re
 
 import pytest
 
-from tests.harness.fixtures import configure_odoo
+from tests.harness.fixtures import configure_odoo, run_message, tools_call
 
 # The addon is importable only once Odoo knows its addons path.
 configure_odoo()
@@ -14,7 +13,6 @@ configure_odoo()
 from jsonschema import Draft202012Validator  # noqa: E402
 
 from odoo.addons.mcp_server_odoo.chain import AuthResult  # noqa: E402
-from odoo.addons.mcp_server_odoo.protocol import transport  # noqa: E402
 from odoo.addons.mcp_server_odoo.tools import ToolError, ToolRegistry  # noqa: E402
 from odoo.addons.mcp_server_odoo.tools import models as models_family  # noqa: E402
 from odoo.addons.mcp_server_odoo.tools import records as records_family  # noqa: E402
@@ -627,20 +625,11 @@ def test_a_value_the_database_rejects_becomes_a_clear_error(odoo_env):
     # An id beyond PostgreSQL's integer range passes the type check but not SQL.
     # Through dispatch, as a client's call runs: read tools have no savepoint,
     # dispatch rolls back the aborted transaction instead.
-    server = odoo_env["mcp.server"]
     auth = AuthResult(uid=odoo_env.ref("base.user_admin").id, kind="api_key")
 
     def run(arguments):
-        body = {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "tools/call",
-            "params": {"name": "search_records", "arguments": arguments},
-        }
-        accepted = transport.accept(
-            json.dumps(body).encode(), {"mcp-protocol-version": "2025-11-25"}
-        )
-        return server._mcp_handle(accepted, auth, remote_addr="127.0.0.1")[1]
+        body = tools_call("search_records", arguments)
+        return run_message(odoo_env, body, auth, remote_addr="127.0.0.1")[1]
 
     refused = run({"model": "res.partner", "domain": [["id", "=", 10**20]]})
     assert refused["isError"] is True

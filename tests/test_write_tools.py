@@ -7,7 +7,12 @@ import uuid
 import pytest
 
 from tests.harness.client import McpHttpClient
-from tests.harness.fixtures import configure_odoo
+from tests.harness.fixtures import (
+    committed_audit_event,
+    configure_odoo,
+    run_message,
+    tools_call,
+)
 
 # The addon is importable only once Odoo knows its addons path.
 configure_odoo()
@@ -15,10 +20,8 @@ configure_odoo()
 from jsonschema import Draft202012Validator  # noqa: E402
 
 from odoo.exceptions import ValidationError  # noqa: E402
-from odoo.modules.registry import Registry  # noqa: E402
 
 from odoo.addons.mcp_server_odoo.chain import AuthResult  # noqa: E402
-from odoo.addons.mcp_server_odoo.protocol import transport  # noqa: E402
 from odoo.addons.mcp_server_odoo.tools import ToolError, ToolRegistry  # noqa: E402
 from odoo.addons.mcp_server_odoo.tools import writes as writes_family  # noqa: E402
 from odoo.addons.mcp_server_odoo.tools._values import is_closed  # noqa: E402
@@ -938,27 +941,8 @@ def test_odoo_errors_in_an_all_or_nothing_batch_name_the_item(odoo_env, internal
 
 def through_the_chain(env, uid, name, arguments):
     """(ctx, result) of a tools/call through the whole chain, as user ``uid``."""
-    body = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "tools/call",
-        "params": {"name": name, "arguments": arguments},
-    }
-    accepted = transport.accept(
-        json.dumps(body).encode(), {"mcp-protocol-version": "2025-11-25"}
-    )
-    return env["mcp.server"]._mcp_handle(accepted, AuthResult(uid=uid, kind="api_key"))
-
-
-def committed_event(env, trace_id):
-    """The audit event of a trace as committed, read through a cursor of its own."""
-    with Registry(env.cr.dbname).cursor() as cr:
-        cr.execute(
-            "SELECT to_jsonb(e) FROM mcp_audit_event e WHERE trace_id = %s", [trace_id]
-        )
-        rows = [row[0] for row in cr.fetchall()]
-    assert len(rows) == 1, rows
-    return rows[0]
+    auth = AuthResult(uid=uid, kind="api_key")
+    return run_message(env, tools_call(name, arguments), auth)
 
 
 def test_a_write_through_the_chain_reports_targets_and_change(odoo_env, make_user):
@@ -1165,7 +1149,7 @@ def test_refusals_are_audited_with_the_rule_that_refused(
 
     assert result["isError"] is True
     assert message in result["content"][0]["text"]
-    event = committed_event(odoo_env, ctx.trace_id)
+    event = committed_audit_event(odoo_env.registry, ctx.trace_id)
     assert (event["outcome"], event["rule"]) == (outcome, rule)
     assert event["decision"] == ("deny" if rule else None)
     assert event["changed"] is False
@@ -1208,17 +1192,6 @@ def _traced_call(client, name, arguments):
     return result, trace_id
 
 
-def _served_event(server_env, trace_id):
-    with server_env() as env:
-        env.cr.execute(
-            "SELECT to_jsonb(e) FROM mcp_audit_event e WHERE trace_id = %s",
-            [trace_id],
-        )
-        rows = [row[0] for row in env.cr.fetchall()]
-    assert len(rows) == 1, rows
-    return rows[0]
-
-
 def test_a_committed_update_is_audited_with_model_ids_and_field_names_only(
     odoo_http, server_env, new_api_user
 ):
@@ -1254,7 +1227,7 @@ def test_a_committed_update_is_audited_with_model_ids_and_field_names_only(
     )
     assert not single["isError"] and not batch["isError"], (single, batch)
 
-    event = _served_event(server_env, single_trace)
+    event = committed_audit_event(server_env.registry, single_trace)
     assert (event["outcome"], event["changed"], event["user_ref"]) == (
         "success",
         True,
@@ -1263,13 +1236,13 @@ def test_a_committed_update_is_audited_with_model_ids_and_field_names_only(
     assert (event["tool"], event["target_model"]) == ("update_record", "res.partner")
     assert (event["record_ids"], event["record_count"]) == (str(a.id), 1)
     assert event["field_names"] == "city,email"
-    event = _served_event(server_env, batch_trace)
+    event = committed_audit_event(server_env.registry, batch_trace)
     assert event["changed"] is True
     assert event["record_ids"] == ",".join(str(i) for i in sorted([a.id, b.id]))
     assert (event["record_count"], event["field_names"]) == (2, "street,zip")
     # Names only: none of the values written is in either event.
     for trace_id in (single_trace, batch_trace):
-        stored = json.dumps(_served_event(server_env, trace_id))
+        stored = json.dumps(committed_audit_event(server_env.registry, trace_id))
         assert tag not in stored, stored
     with server_env() as env:
         partner = env["res.partner"].browse(a.id)

@@ -1,6 +1,7 @@
 """pytest fixtures shared by tests/ and security_tests/."""
 
 import contextlib
+import json
 import os
 import tempfile
 import uuid
@@ -213,7 +214,43 @@ def server_env(server_registry):
         # Tell the server process that caches (groups, rules) may be stale.
         server_registry.signal_changes()
 
+    open_env.registry = server_registry
     return open_env
+
+
+def tools_call(name, arguments, request_id=1):
+    """A JSON-RPC ``tools/call`` message."""
+    return {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "tools/call",
+        "params": {"name": name, "arguments": arguments},
+    }
+
+
+def accepted(body, version="2025-11-25"):
+    """``body`` (a dict) through the transport's checks, as a POST would carry it."""
+    from odoo.addons.mcp_server_odoo.protocol import transport  # noqa: PLC0415
+
+    return transport.accept(
+        json.dumps(body).encode(), {"mcp-protocol-version": version}
+    )
+
+
+def run_message(env, body, auth, *, remote_addr=None):
+    """``(ctx, result)`` of one message run in-process through the whole chain."""
+    return env["mcp.server"]._mcp_handle(accepted(body), auth, remote_addr=remote_addr)
+
+
+def committed_audit_event(registry, trace_id):
+    """The one audit event of a trace as committed, read through a cursor of its own."""
+    with registry.cursor() as cr:
+        cr.execute(
+            "SELECT to_jsonb(e) FROM mcp_audit_event e WHERE trace_id = %s", [trace_id]
+        )
+        rows = [row[0] for row in cr.fetchall()]
+    assert len(rows) == 1, f"{len(rows)} audit events for trace {trace_id}"
+    return rows[0]
 
 
 def api_key_for(env, user, *, scope=None, name="tests"):
